@@ -1,0 +1,3 @@
+export * from "./envelope.ts";
+export * from "./message.ts";
+export * from "./validate.ts";
