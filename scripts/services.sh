@@ -10,13 +10,18 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Ports and addresses: .env.example holds the defaults, .env (optional) overrides them.
-set -a
-# shellcheck disable=SC1091
-source "$ROOT/.env.example"
-# shellcheck disable=SC1091
-[[ -f "$ROOT/.env" ]] && source "$ROOT/.env"
-set +a
+# Ports and addresses: the environment wins, then .env (optional), then .env.example's defaults.
+load_env_defaults() {
+  local file=$1 line name
+  [[ -f "$file" ]] || return 0
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    [[ "$line" =~ ^[[:space:]]*([A-Z0-9_]+)=(.*)$ ]] || continue
+    name=${BASH_REMATCH[1]}
+    [[ -n "${!name+set}" ]] || export "$name=${BASH_REMATCH[2]}"
+  done <"$file"
+}
+load_env_defaults "$ROOT/.env"
+load_env_defaults "$ROOT/.env.example"
 STATE_DIR=${STATE_DIR:-$ROOT/.state}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-120}
 ALL_SERVICES=(rabbitmq kafka valkey redis prometheus)
@@ -168,8 +173,10 @@ install_kafka() {
   [[ -f "$stamp" && "$(<"$stamp")" == "$want" ]] && return 0
   log "fetching the Kafka broker jars from Maven Central (scripts/kafka/pom.xml)"
   rm -rf "$KAFKA_LIBS"
-  mvn -q -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2
+  mkdir -p "$STATE_DIR/kafka"
+  mvn -B -Dstyle.color=never -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >"$STATE_DIR/kafka/maven.log" 2>&1 ||
+    { tail -n 30 "$STATE_DIR/kafka/maven.log" >&2; die "could not fetch the Kafka jars (log: $STATE_DIR/kafka/maven.log)"; }
   echo "$want" >"$stamp"
 }
 
