@@ -50,7 +50,7 @@ format: setup ## Biome: apply formatting and safe fixes
 typecheck: setup ## TypeScript, strict, no emit
 	"$(BUN)" x tsc --noEmit -p tsconfig.json
 
-test-unit: setup ## Unit tests (no broker needed)
+test-unit: setup deploy-tools ## Unit tests (no broker needed)
 	"$(BUN)" test $(addprefix ./,$(UNIT_TESTS))
 
 test-integration: setup browser services-up ## Integration tests against the real native stack

@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1
+# One file, three images, one per deployable: build with --target api | rabbitmq-consumer |
+# kafka-consumer. The same image runs under compose, kind and GKE, configured by environment only.
+# The build context is the repository root: the services are Bun workspaces sharing packages/.
+ARG BUN_VERSION=1.4.5
+
+# --- Production dependencies of one workspace: lockfile frozen, no dev dependencies ---
+FROM oven/bun:${BUN_VERSION}-slim AS deps-base
+WORKDIR /app
+COPY package.json bun.lock bunfig.toml ./
+COPY packages/schema/package.json packages/schema/
+COPY packages/config/package.json packages/config/
+COPY api/package.json api/
+COPY consumers/package.json consumers/
+
+FROM deps-base AS api-deps
+RUN bun install --frozen-lockfile --production --filter api
+
+FROM deps-base AS consumer-deps
+RUN bun install --frozen-lockfile --production --filter consumers
+
+# --- Runtime base: sources of the shared packages, unprivileged user ---
+FROM oven/bun:${BUN_VERSION}-slim AS runtime
+WORKDIR /app
+# No transpiler cache: the root file system is read-only in Kubernetes.
+ENV NODE_ENV=production \
+    BUN_RUNTIME_TRANSPILER_CACHE_PATH=0
+STOPSIGNAL SIGTERM
+
+# --- API: Swagger UI is served from the swagger-ui-dist dependency, no CDN at run time ---
+FROM runtime AS api
+LABEL org.opencontainers.image.title="api"
+# Files stay owned by root: the service only reads them.
+COPY --from=api-deps /app /app
+COPY packages/schema/src packages/schema/src
+COPY packages/config/src packages/config/src
+COPY api/src api/src
+ENV API_PORT=3000
+EXPOSE 3000
+# The image's unprivileged user `bun` (uid 1000); Kubernetes pins the same uid.
+USER 1000:1000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.API_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["bun", "api/src/main.ts"]
+
+# --- Consumers: one content, two deployables; CONSUMER_SOURCE picks the pipeline ---
+FROM runtime AS consumer
+COPY --from=consumer-deps /app /app
+COPY packages/schema/src packages/schema/src
+COPY packages/config/src packages/config/src
+COPY consumers/src consumers/src
+ENV HTTP_PORT=3100
+EXPOSE 3100
+USER 1000:1000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.HTTP_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["bun", "consumers/src/main.ts"]
+
+FROM consumer AS rabbitmq-consumer
+LABEL org.opencontainers.image.title="rabbitmq-consumer"
+
+FROM consumer AS kafka-consumer
+LABEL org.opencontainers.image.title="kafka-consumer"

@@ -1,0 +1,122 @@
+/**
+ * `make bench-api`: requests/s and latency percentiles of POST /process with wrk,
+ * (a) brokers stubbed in-process and (b) real brokers, each next to a bare
+ * Bun.serve JSON echo measured in the same run with the same load.
+ *
+ *   bun api/bench/http.ts [seconds=10] [connections=64]
+ */
+import { Admin } from "@platformatic/kafka";
+import amqp from "amqplib";
+import type { Subprocess } from "bun";
+
+const [seconds = 10, connections = 64] = process.argv.slice(2).map(Number);
+const root = `${import.meta.dir}/../..`;
+const queue = `api-bench-${process.pid}-${Date.now().toString(36)}`;
+const rabbitUrl = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+const kafkaBrokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
+
+interface Result {
+  name: string;
+  rps: number;
+  okRps: number;
+  p50: string;
+  p90: string;
+  p99: string;
+  non2xx: number;
+  errors: number;
+}
+
+async function startServer(name: string, args: string[], env: Record<string, string>, port: number) {
+  const proc = Bun.spawn(["bun", ...args], { cwd: root, env: { ...process.env, ...env }, stdout: "ignore", stderr: "inherit" });
+  const readyPath = name === "api (real brokers)" ? "/readyz" : "/";
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    const response = await fetch(`http://127.0.0.1:${port}${readyPath}`).catch(() => undefined);
+    if (response && (readyPath === "/" || response.status === 200)) return proc;
+    await Bun.sleep(100);
+  }
+  proc.kill();
+  throw new Error(`${name} did not become ready`);
+}
+
+async function stop(proc: Subprocess) {
+  proc.kill("SIGTERM");
+  await proc.exited;
+}
+
+function wrk(name: string, port: number): Result {
+  const run = Bun.spawnSync([
+    "wrk",
+    "-t2",
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "--latency",
+    "-s",
+    `${import.meta.dir}/post.lua`,
+    `http://127.0.0.1:${port}/process`,
+  ]);
+  const out = run.stdout.toString();
+  const number = (re: RegExp) => Number(out.match(re)?.[1] ?? 0);
+  const latency = (p: string) => out.match(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`))?.[1] ?? "?";
+  const requests = number(/(\d+) requests in/);
+  const duration = number(/requests in ([\d.]+)s/) || seconds;
+  const non2xx = number(/Non-2xx or 3xx responses: (\d+)/);
+  const errors = [...out.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
+  return {
+    name,
+    rps: Math.round(number(/Requests\/sec:\s+([\d.]+)/)),
+    okRps: Math.round((requests - non2xx) / duration),
+    p50: latency("50"),
+    p90: latency("90"),
+    p99: latency("99"),
+    non2xx,
+    errors,
+  };
+}
+
+async function measure(name: string, args: string[], env: Record<string, string>, port: number): Promise<Result> {
+  const proc = await startServer(name, args, { ...env, PORT: String(port), API_PORT: String(port) }, port);
+  try {
+    // Warm-up so JIT and connections are settled before the measured run.
+    Bun.spawnSync(["wrk", "-t1", "-c16", "-d2s", "-s", `${import.meta.dir}/post.lua`, `http://127.0.0.1:${port}/process`]);
+    return wrk(name, port);
+  } finally {
+    await stop(proc);
+  }
+}
+
+async function cleanup() {
+  const connection = await amqp.connect(rabbitUrl);
+  const channel = await connection.createChannel();
+  await channel.deleteQueue(queue).catch(() => {});
+  await channel.deleteQueue(`${queue}.dlq`).catch(() => {});
+  await connection.close();
+  const admin = new Admin({ clientId: "api-bench", bootstrapBrokers: kafkaBrokers });
+  await admin.deleteTopics({ topics: [queue] }).catch(() => {});
+  await admin.close();
+}
+
+const echo = ["api/bench/echo-server.ts"];
+const results: Result[] = [];
+const ratios: string[] = [];
+try {
+  const echoA = await measure("bare Bun.serve echo", echo, {}, 3901);
+  const stubbed = await measure("api (brokers stubbed)", ["api/bench/stub-server.ts"], {}, 3902);
+  const echoB = await measure("bare Bun.serve echo", echo, {}, 3901);
+  const real = await measure(
+    "api (real brokers)",
+    ["api/src/main.ts"],
+    { RABBITMQ_QUEUE: queue, KAFKA_TOPIC: queue, API_HOST: "127.0.0.1", LOG_LEVEL: "error" },
+    3903,
+  );
+  results.push(echoA, stubbed, echoB, real);
+  ratios.push(
+    `(a) stubbed / echo: ${(stubbed.okRps / echoA.rps).toFixed(2)}x (target >= 0.85x)`,
+    `(b) real brokers: ${real.okRps} accepted req/s (target >= 10000), ${(real.okRps / echoB.rps).toFixed(2)}x the echo`,
+  );
+} finally {
+  await cleanup();
+}
+console.log(`wrk, ${connections} connections, 2 threads, ${seconds} s per case, POST /process, Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`);
+console.table(results);
+for (const line of ratios) console.log(line);

@@ -1,0 +1,22 @@
+/** The API with both brokers stubbed in-process (they confirm at once): measures the HTTP, validation and envelope path. */
+import { createApp } from "../src/app.ts";
+import { createLifecycle } from "../src/lifecycle.ts";
+import { silentLogger } from "../src/log.ts";
+import { ApiMetrics } from "../src/observability/metrics.ts";
+import { FakeBroker } from "../test/support/fake-broker.ts";
+
+const port = Number(process.env.PORT ?? 3902);
+const app = createApp({
+  rabbitmq: new FakeBroker("rabbitmq", false),
+  kafka: new FakeBroker("kafka", false),
+  metrics: new ApiMetrics({ defaultMetrics: true }),
+  logger: silentLogger,
+  lifecycle: createLifecycle(),
+  publishTimeoutMs: 5000,
+  retryAfterSeconds: 1,
+  bodyMaxBytes: 16384,
+  batchBodyMaxBytes: 1048576,
+  batchMaxMessages: 500,
+});
+Bun.serve({ port, hostname: "127.0.0.1", fetch: (request) => app.handle(request) });
+console.log(`stubbed api listening on ${port}`);

@@ -1,0 +1,72 @@
+import {
+  Admin,
+  compatibilityPartitioner,
+  ProduceAcks,
+  Producer,
+  type Serializers,
+  stringSerializer,
+} from "@platformatic/kafka";
+import type { KafkaProducer, KafkaProducerOptions, KafkaRecord } from "./producer.ts";
+
+const passThrough = (data?: Buffer) => data;
+const serializers: Partial<Serializers<string, Buffer, string, string>> = {
+  key: stringSerializer,
+  value: passThrough,
+};
+
+export class PlatformaticProducer implements KafkaProducer {
+  readonly client = "platformatic" as const;
+  // The client takes sequence numbers when a request is sent; Kafka keeps the
+  // last 5 batches per producer and partition for deduplication.
+  readonly maxInFlight = 5;
+  private readonly producer: Producer<string, Buffer, string, string>;
+  private readonly admin: Admin;
+
+  constructor(private readonly options: KafkaProducerOptions) {
+    const base = {
+      clientId: options.clientId,
+      bootstrapBrokers: options.brokers,
+      timeout: options.requestTimeoutMs,
+      connectTimeout: Math.min(options.requestTimeoutMs, 3000),
+      retries: 2,
+      retryDelay: 100,
+    };
+    this.producer = new Producer({
+      ...base,
+      serializers,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      autocreateTopics: false,
+      partitioner: compatibilityPartitioner,
+    });
+    this.admin = new Admin(base);
+  }
+
+  async connect(): Promise<void> {
+    const { topic, partitions } = this.options;
+    const existing = await this.admin.listTopics();
+    if (!existing.includes(topic)) {
+      try {
+        await this.admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+      } catch (error) {
+        // Another replica may have created it between the two calls.
+        const again = await this.admin.listTopics();
+        if (!again.includes(topic)) throw error;
+      }
+    }
+    await this.producer.metadata({ topics: [topic], forceUpdate: true });
+  }
+
+  async send(records: readonly KafkaRecord[]): Promise<void> {
+    const topic = this.options.topic;
+    await this.producer.send({ messages: records.map((r) => ({ topic, key: r.key, value: r.value })) });
+  }
+
+  async ping(): Promise<void> {
+    await this.producer.metadata({ topics: [this.options.topic], forceUpdate: true });
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.producer.close(), this.admin.close()]);
+  }
+}

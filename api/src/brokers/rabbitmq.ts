@@ -1,0 +1,162 @@
+import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
+import type { Logger } from "../log.ts";
+import { BrokerError, type BrokerPublisher, describeError, type OutboundMessage, settleWithin } from "./types.ts";
+
+/**
+ * Queue arguments shared with the RabbitMQ consumer: RabbitMQ refuses a second
+ * declaration with different arguments, so both sides must declare exactly these.
+ */
+export function queueArguments(queue: string): Record<string, string> {
+  return { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": `${queue}.dlq` };
+}
+
+export interface RabbitMqOptions {
+  url: string;
+  queue: string;
+  reconnectDelayMs: number;
+  /** Bound on each step of close() (waiting for confirms, closing the connection). */
+  closeTimeoutMs: number;
+  logger: Logger;
+  onStateChange?: (up: boolean) => void;
+}
+
+/**
+ * Publishes persistent messages to a durable queue on a ConfirmChannel. Every
+ * publish goes out at once with its own confirm callback, so many confirms are in
+ * flight and none is awaited before the next send. On connection loss every
+ * unconfirmed publish is rejected (amqplib calls back with an error) and the
+ * connection is re-opened in the background.
+ */
+export class RabbitMqPublisher implements BrokerPublisher {
+  readonly name = "rabbitmq" as const;
+  private connection: ChannelModel | undefined;
+  private channel: ConfirmChannel | undefined;
+  private blocked = false;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private connecting = false;
+  private readonly publishOptions = { persistent: true, contentType: "application/json", messageId: "" };
+
+  constructor(private readonly options: RabbitMqOptions) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  isUp(): boolean {
+    return this.channel !== undefined && !this.blocked;
+  }
+
+  publish(messages: readonly OutboundMessage[]): Promise<void> {
+    const channel = this.channel;
+    if (channel === undefined) return Promise.reject(new BrokerError("rabbitmq", "not connected"));
+    if (this.blocked) return Promise.reject(new BrokerError("rabbitmq", "connection blocked by the broker"));
+    const { queue } = this.options;
+    return new Promise<void>((resolve, reject) => {
+      let remaining = messages.length;
+      let failed = false;
+      const onConfirm = (error: unknown) => {
+        if (failed) return;
+        if (error) {
+          failed = true;
+          reject(new BrokerError("rabbitmq", `not confirmed: ${describeError(error)}`, { cause: error }));
+          return;
+        }
+        if (--remaining === 0) resolve();
+      };
+      try {
+        for (const message of messages) {
+          this.publishOptions.messageId = message.id;
+          channel.publish("", queue, message.payload, this.publishOptions, onConfirm);
+        }
+      } catch (error) {
+        // The channel closed between the check above and the write.
+        failed = true;
+        reject(new BrokerError("rabbitmq", `publish failed: ${describeError(error)}`, { cause: error }));
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    const { channel, connection } = this;
+    this.channel = undefined;
+    this.connection = undefined;
+    const { logger, closeTimeoutMs } = this.options;
+    // A connection lost just before close never answers: each step is bounded.
+    if (channel && (await settleWithin(channel.waitForConfirms(), closeTimeoutMs)) === "timeout") {
+      logger.warn("rabbitmq: confirms still outstanding at close");
+    }
+    if (connection && (await settleWithin(connection.close(), closeTimeoutMs)) === "timeout") {
+      logger.warn("rabbitmq: connection did not close cleanly");
+    }
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closing || this.connecting) return;
+    this.connecting = true;
+    const { url, queue, logger } = this.options;
+    let connection: ChannelModel | undefined;
+    try {
+      connection = await amqp.connect(url);
+      connection.on("error", (error: Error) => logger.warn("rabbitmq: connection error", { error: error.message }));
+      connection.on("close", () => this.onConnectionLost(connection));
+      connection.on("blocked", (reason: string) => {
+        this.blocked = true;
+        logger.warn("rabbitmq: connection blocked", { reason });
+        this.options.onStateChange?.(false);
+      });
+      connection.on("unblocked", () => {
+        this.blocked = false;
+        logger.info("rabbitmq: connection unblocked");
+        this.options.onStateChange?.(this.isUp());
+      });
+      const channel = await connection.createConfirmChannel();
+      channel.on("error", (error: Error) => logger.warn("rabbitmq: channel error", { error: error.message }));
+      // A channel closed by the broker (e.g. precondition failure) leaves the connection open: drop both.
+      channel.on("close", () => {
+        if (this.channel === channel) void connection?.close().catch(() => {});
+      });
+      await channel.assertQueue(queue, { durable: true, arguments: queueArguments(queue) });
+      await channel.assertQueue(`${queue}.dlq`, { durable: true });
+      if (this.closing) {
+        await connection.close();
+        return;
+      }
+      this.connection = connection;
+      this.channel = channel;
+      this.blocked = false;
+      logger.info("rabbitmq: connected", { queue });
+      this.options.onStateChange?.(true);
+    } catch (error) {
+      logger.warn("rabbitmq: connect failed", { error: describeError(error) });
+      await connection?.close().catch(() => {});
+      this.scheduleReconnect();
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private onConnectionLost(connection: ChannelModel | undefined): void {
+    if (connection !== this.connection) return;
+    this.connection = undefined;
+    this.channel = undefined;
+    if (this.closing) return;
+    this.options.logger.warn("rabbitmq: connection lost, reconnecting");
+    this.options.onStateChange?.(false);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.connect(), this.options.reconnectDelayMs);
+  }
+}

@@ -1,0 +1,10 @@
+import { Elysia } from "elysia";
+import type { ApiMetrics } from "../observability/metrics.ts";
+
+export function metricsController(metrics: ApiMetrics) {
+  return new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async () => new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } }),
+    { detail: { tags: ["operations"], summary: "Prometheus metrics" } },
+  );
+}

@@ -1,0 +1,79 @@
+import { describe, expect, test } from "bun:test";
+import { post, validMessage } from "../support/app.ts";
+import { KAFKA_BROKERS, RABBITMQ_URL, readQueue, readTopic, waitFor } from "../support/brokers.ts";
+import { cleanupAfterAll, realApp } from "../support/real-app.ts";
+import { TcpProxy } from "../support/tcp-proxy.ts";
+
+cleanupAfterAll();
+
+const rabbitTarget = new URL(RABBITMQ_URL);
+const [kafkaHost, kafkaPort] = (KAFKA_BROKERS.split(",")[0] ?? "127.0.0.1:9092").split(":");
+const readyz = () => new Request("http://api.test/readyz");
+
+describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client %s", (client) => {
+  test("RabbitMQ cut mid-flight: 503 and not ready, then both recover when it is back", async () => {
+    const proxy = new TcpProxy({ host: rabbitTarget.hostname, port: Number(rabbitTarget.port || 5672) }).start();
+    const url = `${rabbitTarget.protocol}//${rabbitTarget.username}:${rabbitTarget.password}@127.0.0.1:${proxy.port}`;
+    const { app, queue, close, rabbitmq } = await realApp(client, {
+      RABBITMQ_URL: url,
+      BROKER_RECONNECT_MS: "100",
+      PUBLISH_TIMEOUT_MS: "2000",
+    });
+    try {
+      expect((await app.handle(post("/process", validMessage))).status).toBe(202);
+      expect((await app.handle(readyz())).status).toBe(200);
+
+      proxy.cut();
+      await waitFor(() => !rabbitmq.isUp(), 5000, "the API to notice the outage");
+      const refused = await app.handle(post("/process", validMessage));
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).not.toBeNull();
+      const ready = await app.handle(readyz());
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ ready: false, brokers: { rabbitmq: "down", kafka: "up" } });
+
+      proxy.start();
+      await waitFor(async () => (await app.handle(readyz())).status === 200, 10000, "readiness after recovery");
+      const accepted = await app.handle(post("/process", validMessage));
+      expect(accepted.status).toBe(202);
+      const { id } = (await accepted.json()) as { id: string };
+      const messages = await readQueue(queue, 2);
+      expect(messages.map((m) => m.messageId)).toContain(id);
+    } finally {
+      await close();
+      proxy.stop();
+    }
+  }, 60_000);
+
+  test("Kafka unreachable: 503 and not ready, then both recover when it is back", async () => {
+    // Kafka clients talk to the address the broker advertises after bootstrapping,
+    // so the proxy stands in for the bootstrap address: closed first, opened later.
+    const port = await TcpProxy.freePort();
+    const proxy = new TcpProxy({ host: kafkaHost ?? "127.0.0.1", port: Number(kafkaPort ?? 9092) }, port);
+    const { app, topic, close, rabbitmq, kafka } = await realApp(
+      client,
+      { KAFKA_BROKERS: `127.0.0.1:${port}`, BROKER_RECONNECT_MS: "100", PUBLISH_TIMEOUT_MS: "2000" },
+      { waitUp: false },
+    );
+    try {
+      await waitFor(() => rabbitmq.isUp(), 10000, "RabbitMQ connected");
+      const refused = await app.handle(post("/process", validMessage));
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { message: string }).message).toContain("kafka");
+      const ready = await app.handle(readyz());
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ brokers: { rabbitmq: "up", kafka: "down" } });
+
+      proxy.start();
+      await waitFor(() => kafka.isUp(), 15000, "Kafka connected");
+      expect((await app.handle(readyz())).status).toBe(200);
+      const accepted = await app.handle(post("/process", validMessage));
+      expect(accepted.status).toBe(202);
+      const { id } = (await accepted.json()) as { id: string };
+      expect((await readTopic(topic, 1)).map((m) => m.key)).toEqual([id]);
+    } finally {
+      await close();
+      proxy.stop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { type Browser, chromium } from "playwright-core";
+import { buildTestApp } from "../support/app.ts";
+
+// The page is served by a real listener (the browser needs one) over the same app
+// the other tests drive with app.handle; the brokers are not involved in rendering.
+let server: ReturnType<typeof Bun.serve>;
+let browser: Browser;
+
+beforeAll(async () => {
+  const { app } = buildTestApp();
+  server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => app.handle(request) });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.stop(true);
+});
+
+test("Swagger UI renders /process and its schema with every outside request blocked", async () => {
+  const page = await browser.newPage();
+  const blocked: string[] = [];
+  await page.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === "127.0.0.1") return route.continue();
+    blocked.push(url.href);
+    return route.abort();
+  });
+  const response = await page.goto(`http://127.0.0.1:${server.port}/swagger`);
+  expect(response?.status()).toBe(200);
+
+  const operation = page.locator("#operations-ingest-postProcess, .opblock-post:has(.opblock-summary-path[data-path='/process'])").first();
+  await operation.waitFor({ state: "visible", timeout: 20000 });
+  await operation.locator(".opblock-summary").first().click();
+  const body = operation.locator(".opblock-body");
+  await body.waitFor({ state: "visible", timeout: 10000 });
+  // The request body example and the responses table come from the shared schema.
+  expect(await body.locator(".microlight").first().innerText()).toContain("Lluvioso");
+  for (const status of ["202", "400", "413", "415", "503"]) {
+    expect(await body.locator(`tr.response[data-code='${status}']`).count()).toBe(1);
+  }
+  // Switch from the example to the schema view: the fields of WeatherMessageInput are shown.
+  await body.locator("button[data-name='model']").first().click();
+  const model = body.locator(".model-box").first();
+  await model.waitFor({ state: "visible", timeout: 10000 });
+  for (const expandable of await model.locator(".model-toggle.collapsed").all()) await expandable.click();
+  const text = await model.innerText();
+  for (const field of ["description", "country", "weather", "id"]) expect(text).toContain(field);
+
+  expect(blocked).toEqual([]);
+  await page.close();
+}, 60_000);

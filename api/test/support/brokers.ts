@@ -1,0 +1,89 @@
+import { Admin } from "@platformatic/kafka";
+import amqp from "amqplib";
+
+/** Names unique to one test run, so concurrent runs on the shared brokers never meet. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+
+/** Removes only what a test created: its queue, its dead-letter queue and its topic. */
+export async function deleteTestResources(queue: string, topic: string): Promise<void> {
+  const connection = await amqp.connect(RABBITMQ_URL);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(queue);
+    await channel.deleteQueue(`${queue}.dlq`);
+  } finally {
+    await connection.close();
+  }
+  const admin = new Admin({ clientId: "api-test-cleanup", bootstrapBrokers: KAFKA_BROKERS.split(",") });
+  try {
+    await admin.deleteTopics({ topics: [topic] });
+  } catch {
+    // The topic may never have been created (e.g. the Kafka side was unreachable throughout).
+  } finally {
+    await admin.close();
+  }
+}
+
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await Bun.sleep(50);
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Reads `count` records of a topic from the beginning with a group id of its own. */
+export async function readTopic(topic: string, count: number, timeoutMs = 15000) {
+  const { Consumer, MessagesStreamModes, stringDeserializers } = await import("@platformatic/kafka");
+  const consumer = new Consumer({
+    groupId: uniqueName("api-test"),
+    clientId: "api-test-reader",
+    bootstrapBrokers: KAFKA_BROKERS.split(","),
+    deserializers: stringDeserializers,
+  });
+  const records: { key: string; value: string; partition: number }[] = [];
+  try {
+    const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST, autocommit: false });
+    const timer = setTimeout(() => void stream.close(), timeoutMs);
+    for await (const message of stream) {
+      records.push({ key: String(message.key), value: String(message.value), partition: message.partition });
+      if (records.length >= count) break;
+    }
+    clearTimeout(timer);
+    await stream.close();
+  } finally {
+    await consumer.close(true);
+  }
+  return records;
+}
+
+/** Takes up to `count` messages from a queue (acknowledged: the test owns the queue). */
+export async function readQueue(queue: string, count: number, timeoutMs = 10000) {
+  const connection = await amqp.connect(RABBITMQ_URL);
+  const messages: { content: string; messageId: string | undefined; persistent: boolean }[] = [];
+  try {
+    const channel = await connection.createChannel();
+    const deadline = Date.now() + timeoutMs;
+    while (messages.length < count && Date.now() < deadline) {
+      const message = await channel.get(queue, { noAck: true });
+      if (message === false) {
+        await Bun.sleep(50);
+        continue;
+      }
+      messages.push({
+        content: message.content.toString(),
+        messageId: message.properties.messageId as string | undefined,
+        persistent: message.properties.deliveryMode === 2,
+      });
+    }
+  } finally {
+    await connection.close();
+  }
+  return messages;
+}

@@ -1,0 +1,26 @@
+import { BrokerError, type BrokerName, type BrokerPublisher, type OutboundMessage } from "../../src/brokers/types.ts";
+
+/** An in-process broker for unit tests and the stubbed benchmark: confirms at once unless told otherwise. */
+export class FakeBroker implements BrokerPublisher {
+  up = true;
+  mode: "confirm" | "fail" | "hang" = "confirm";
+  readonly received: OutboundMessage[] = [];
+  closeCalls = 0;
+  constructor(
+    readonly name: BrokerName,
+    private readonly keep = true,
+  ) {}
+  start(): void {}
+  isUp(): boolean {
+    return this.up;
+  }
+  publish(messages: readonly OutboundMessage[]): Promise<void> {
+    if (this.keep) this.received.push(...messages);
+    if (this.mode === "fail") return Promise.reject(new BrokerError(this.name, "refused"));
+    if (this.mode === "hang") return new Promise(() => {});
+    return Promise.resolve();
+  }
+  async close(): Promise<void> {
+    this.closeCalls++;
+  }
+}

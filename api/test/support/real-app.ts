@@ -1,0 +1,62 @@
+import { afterAll } from "bun:test";
+import { createApp } from "../../src/app.ts";
+import { createBrokers } from "../../src/brokers/index.ts";
+import { loadApiConfig } from "../../src/config.ts";
+import { createLifecycle } from "../../src/lifecycle.ts";
+import { silentLogger } from "../../src/log.ts";
+import { ApiMetrics } from "../../src/observability/metrics.ts";
+import { deleteTestResources, uniqueName, waitFor } from "./brokers.ts";
+
+/** Registers cleanup in the calling test file. */
+export function cleanupAfterAll(): void {
+  afterAll(async () => {
+    for (const { queue, topic } of created) await deleteTestResources(queue, topic);
+    created.length = 0;
+  });
+}
+
+const created: { queue: string; topic: string }[] = [];
+
+/**
+ * The API on the real brokers (or on proxies in front of them) with a queue and a
+ * topic of its own, deleted after the file's tests. `waitUp: false` skips waiting
+ * for both connections (for outage tests).
+ */
+export async function realApp(
+  client: "platformatic" | "kafkajs",
+  env: Record<string, string> = {},
+  options: { waitUp?: boolean } = {},
+) {
+  const queue = uniqueName("api-it");
+  const topic = queue;
+  created.push({ queue, topic });
+  const config = loadApiConfig({
+    ...process.env,
+    RABBITMQ_QUEUE: queue,
+    KAFKA_TOPIC: topic,
+    KAFKA_CLIENT: client,
+    PUBLISH_TIMEOUT_MS: "5000",
+    ...env,
+  });
+  const metrics = new ApiMetrics();
+  const { rabbitmq, kafka } = createBrokers(config, silentLogger, metrics);
+  rabbitmq.start();
+  kafka.start();
+  if (options.waitUp !== false) await waitFor(() => rabbitmq.isUp() && kafka.isUp(), 20000, "both brokers connected");
+  const app = createApp({
+    rabbitmq,
+    kafka,
+    metrics,
+    logger: silentLogger,
+    lifecycle: createLifecycle(),
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    retryAfterSeconds: 1,
+    bodyMaxBytes: config.BODY_MAX_BYTES,
+    batchBodyMaxBytes: config.BATCH_BODY_MAX_BYTES,
+    batchMaxMessages: config.BATCH_MAX_MESSAGES,
+  });
+  const close = async () => {
+    await Promise.all([rabbitmq.close(), kafka.close()]);
+  };
+  return { app, queue, topic, close, config, rabbitmq, kafka, metrics };
+}

@@ -1,0 +1,71 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { loadConfig } from "@weather/config";
+
+export const SCENARIOS = ["seed", "rate", "max", "replicas", "partitions", "backlog"] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+const Port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
+
+/**
+ * Settings of `make bench`, read once from the environment (mk/bench.mk loads
+ * .env.example, then .env). The bench starts its own API and consumers on ports of its
+ * own so it never collides with a stack started by `scripts/dev.sh`.
+ */
+export const BenchConfig = Type.Object({
+  SCENARIO: Type.Union(
+    SCENARIOS.map((name) => Type.Literal(name)),
+    { default: "rate" },
+  ),
+  /** Load duration of each phase; scenarios document how they use it. */
+  DURATION_S: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+  /** Requests (= messages) per second for the open-loop scenarios. */
+  RATE: Type.Integer({ minimum: 1, maximum: 200000, default: 1000 }),
+  /** `max`: first rate tried, and the largest rate tried. */
+  MAX_START_RATE: Type.Integer({ minimum: 1, default: 1000 }),
+  MAX_LIMIT_RATE: Type.Integer({ minimum: 1, default: 40000 }),
+  /** `max`: load duration of each step of the search. */
+  MAX_STEP_S: Type.Integer({ minimum: 1, maximum: 600, default: 20 }),
+  /** `backlog`: how long consumers stay stopped while load runs (defaults to DURATION_S). */
+  BACKLOG_S: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  /** `seed`: the original Locust run. */
+  LOCUST_USERS: Type.Integer({ minimum: 1, default: 100 }),
+  LOCUST_SPAWN_RATE: Type.Integer({ minimum: 1, default: 10 }),
+  /** Replicas of each consumer outside the `replicas` scenario. */
+  BENCH_CONSUMER_REPLICAS: Type.Integer({ minimum: 1, maximum: 8, default: 2 }),
+  BENCH_KAFKA_PARTITIONS: Type.Integer({ minimum: 1, maximum: 64, default: 3 }),
+  /** Logical DBs the bench owns in Valkey and Redis: its phases clear the layout keys there. */
+  BENCH_VALKEY_DB: Type.Integer({ minimum: 0, maximum: 15, default: 13 }),
+  BENCH_REDIS_DB: Type.Integer({ minimum: 0, maximum: 15, default: 13 }),
+  BENCH_API_PORT: Port(3400),
+  /** Consumers listen on BENCH_CONSUMER_BASE_PORT + n. */
+  BENCH_CONSUMER_BASE_PORT: Port(3410),
+  /** After the load: give up waiting for the stores after this long without progress. */
+  DRAIN_STALL_S: Type.Integer({ minimum: 1, default: 15 }),
+  DRAIN_TIMEOUT_S: Type.Integer({ minimum: 1, default: 300 }),
+  /** Light load before each phase's measurement (0 = none); its messages are not counted. */
+  WARMUP_S: Type.Integer({ minimum: 0, maximum: 60, default: 3 }),
+  WARMUP_RATE: Type.Integer({ minimum: 1, default: 300 }),
+  /** Cap on vegeta's workers (each holds one connection at most). */
+  LOAD_MAX_WORKERS: Type.Integer({ minimum: 1, default: 2000 }),
+  REPORTS_DIR: Type.String({ minLength: 1, default: "reports" }),
+  VEGETA_BIN: Type.String({ minLength: 1, default: ".tools/bin/vegeta" }),
+  LOCUST_BIN: Type.String({ minLength: 1, default: ".tools/venv/bin/locust" }),
+  RABBITMQ_URL: Type.String({ pattern: "^amqps?://", default: "amqp://guest:guest@127.0.0.1:5672" }),
+  KAFKA_BROKERS: Type.String({ minLength: 1, default: "127.0.0.1:9092" }),
+  VALKEY_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:6380" }),
+  REDIS_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:6379" }),
+  /** Prints one progress line a second to stderr when true. */
+  BENCH_PROGRESS: Type.Boolean({ default: true }),
+});
+export type BenchConfig = Static<typeof BenchConfig>;
+
+export function loadBenchConfig(env: Record<string, string | undefined> = process.env): Readonly<BenchConfig> {
+  return loadConfig(BenchConfig, env);
+}
+
+/** A store URL pointed at one logical DB (the bench's own). */
+export function withDb(url: string, db: number): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${db}`;
+  return parsed.toString();
+}

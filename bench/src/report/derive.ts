@@ -1,0 +1,120 @@
+import type { PhaseResult, Sample } from "../phase.ts";
+import type { ScenarioResult } from "../scenarios.ts";
+import { round } from "../stats.ts";
+import { bucketPercentile, LATENCY_FIELDS, PIPELINES, type PipelineName } from "../stores.ts";
+
+export const PERCENTILES = [50, 90, 99, 99.9] as const;
+
+export interface CountryRow {
+  country: string;
+  valkey: number;
+  redis: number;
+  agree: boolean;
+}
+
+/** Per-country counts of both stores side by side, every country either holds. */
+export function countryAgreement(phase: PhaseResult): CountryRow[] {
+  const valkey = phase.pipelines["rabbitmq-valkey"].snapshot.countries;
+  const redis = phase.pipelines["kafka-redis"].snapshot.countries;
+  return [...new Set([...Object.keys(valkey), ...Object.keys(redis)])].sort().map((country) => ({
+    country,
+    valkey: valkey[country] ?? 0,
+    redis: redis[country] ?? 0,
+    agree: (valkey[country] ?? 0) === (redis[country] ?? 0),
+  }));
+}
+
+/** End-to-end latency percentiles (ms, bucket upper bounds) from a store's buckets. */
+export function e2ePercentiles(phase: PhaseResult, pipeline: PipelineName): Record<string, number | null> {
+  const buckets = phase.pipelines[pipeline].snapshot.latencyBuckets;
+  return Object.fromEntries(PERCENTILES.map((p) => [`p${p}`, bucketPercentile(buckets, p)]));
+}
+
+export function e2eDistribution(phase: PhaseResult, pipeline: PipelineName): { bucket: string; count: number }[] {
+  const buckets = phase.pipelines[pipeline].snapshot.latencyBuckets;
+  return LATENCY_FIELDS.map((bucket) => ({ bucket, count: buckets[bucket] ?? 0 }));
+}
+
+export interface RatePoint {
+  t: number;
+  apiAcceptedPerS: number | null;
+  countedPerS: Record<PipelineName, number>;
+}
+
+/** Rates between consecutive samples (the sampler runs about once a second). */
+export function throughputSeries(samples: Sample[]): RatePoint[] {
+  const points: RatePoint[] = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1] as Sample;
+    const b = samples[i] as Sample;
+    const dt = b.t - a.t;
+    if (dt <= 0) continue;
+    points.push({
+      t: round(b.t, 1) as number,
+      apiAcceptedPerS:
+        a.apiAccepted === null || b.apiAccepted === null ? null : Math.round((b.apiAccepted - a.apiAccepted) / dt),
+      countedPerS: Object.fromEntries(
+        PIPELINES.map((p) => [p, Math.round((b.counted[p] - a.counted[p]) / dt)]),
+      ) as Record<PipelineName, number>,
+    });
+  }
+  return points;
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+const fmt = (value: number | null | undefined, unit = "") =>
+  value === null || value === undefined
+    ? "n/a"
+    : value === Number.POSITIVE_INFINITY
+      ? `>10000${unit}`
+      : `${round(value, 2)}${unit}`;
+
+/** The issue's targets, judged on whatever phases of this run apply to them. */
+export function targetChecks(scenario: ScenarioResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const phase of scenario.phases) {
+    const { load } = phase;
+    if (load.generator !== "vegeta") continue;
+    const both = PIPELINES.map((p) => phase.pipelines[p]);
+    const exact = both.every((o) => o.lost === 0 && o.extra === 0 && o.snapshot.duplicates === 0);
+    if (!phase.spec.consumersStoppedDuringLoad) {
+      checks.push({
+        target: `[${phase.spec.id}] >= 10,000 msg/s for 60 s, 0 lost, 0 double-counted`,
+        measured: `${fmt(load.achievedRatePerS)} msg/s accepted for ${load.durationS} s; lost ${both
+          .map((o) => o.lost)
+          .join("/")}, extra ${both.map((o) => o.extra).join("/")}, duplicates ${both
+          .map((o) => o.snapshot.duplicates)
+          .join("/")} (valkey/redis)`,
+        met: load.achievedRatePerS >= 10_000 && load.durationS >= 60 && exact,
+      });
+      const e2eRabbit = e2ePercentiles(phase, "rabbitmq-valkey").p99;
+      const e2eKafka = e2ePercentiles(phase, "kafka-redis").p99;
+      checks.push({
+        target: `[${phase.spec.id}] at ${load.targetRatePerS}/s: HTTP p99 <= 10 ms, e2e p99 <= 15 ms (RabbitMQ) / 50 ms (Kafka) (applies at 50% of the max rate)`,
+        measured: `HTTP p99 ${fmt(load.latencyMs?.p99, " ms")}; e2e p99 ${fmt(e2eRabbit, " ms")} / ${fmt(e2eKafka, " ms")}`,
+        met:
+          (load.latencyMs?.p99 ?? Number.POSITIVE_INFINITY) <= 10 &&
+          (e2eRabbit ?? Number.POSITIVE_INFINITY) <= 15 &&
+          (e2eKafka ?? Number.POSITIVE_INFINITY) <= 50,
+      });
+    } else {
+      for (const pipeline of PIPELINES) {
+        const backlog = phase.pipelines[pipeline].backlog;
+        const ratio = backlog?.drainRatePerS ? backlog.drainRatePerS / (load.achievedRatePerS || 1) : null;
+        checks.push({
+          target: `[${phase.spec.id}] ${pipeline}: backlog drains at >= 3x the publish rate`,
+          measured: `${backlog?.messages ?? "n/a"} messages drained at ${fmt(backlog?.drainRatePerS)} msg/s = ${fmt(ratio)}x the ${fmt(
+            load.achievedRatePerS,
+          )} msg/s publish rate`,
+          met: ratio === null ? false : ratio >= 3,
+        });
+      }
+    }
+  }
+  return checks;
+}

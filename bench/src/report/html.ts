@@ -1,0 +1,227 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { PhaseResult } from "../phase.ts";
+import type { ScenarioResult } from "../scenarios.ts";
+import { round } from "../stats.ts";
+import { PIPELINES } from "../stores.ts";
+import {
+  countryAgreement,
+  e2eDistribution,
+  e2ePercentiles,
+  PERCENTILES,
+  targetChecks,
+  throughputSeries,
+} from "./derive.ts";
+import type { RunInfo } from "./run-info.ts";
+
+/** Chart.js's UMD build, inlined so the report renders with no network. */
+function chartJsSource(): string {
+  const entry = Bun.resolveSync("chart.js", import.meta.dir);
+  return readFileSync(join(dirname(entry), "chart.umd.min.js"), "utf8").replaceAll("</script", "<\\/script");
+}
+
+const escapeHtml = (text: unknown): string =>
+  String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
+
+const n = (value: number | null | undefined, digits = 2): string => {
+  if (value === null || value === undefined || Number.isNaN(value)) return "n/a";
+  if (value === Number.POSITIVE_INFINITY) return ">10000";
+  return String(round(value, digits));
+};
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
+  const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
+  return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** What the page script draws, per phase. */
+function chartData(phase: PhaseResult) {
+  const finite = (v: number | null) => (v === null || !Number.isFinite(v) ? null : v);
+  return {
+    id: phase.spec.id,
+    throughput: throughputSeries(phase.samples),
+    e2ePercentiles: Object.fromEntries(
+      PIPELINES.map((p) => [p, PERCENTILES.map((q) => finite(e2ePercentiles(phase, p)[`p${q}`] ?? null))]),
+    ),
+    e2eDistribution: Object.fromEntries(PIPELINES.map((p) => [p, e2eDistribution(phase, p)])),
+    httpPerSecond: phase.load.perSecond.map((s) => ({ t: s.second, p50: s.p50Ms, p99: s.p99Ms, accepted: s.accepted })),
+    httpHistogram: phase.load.latencyHistogram.map((b) => ({
+      label: Number.isFinite(b.upperMs) ? `<= ${b.upperMs} ms` : "> 30000 ms",
+      count: b.count,
+    })),
+  };
+}
+
+function phaseSection(phase: PhaseResult): string {
+  const { load } = phase;
+  const id = escapeHtml(phase.spec.id);
+  const countries = countryAgreement(phase);
+  const disagreeing = countries.filter((c) => !c.agree).length;
+  return `<section>
+<h2>${escapeHtml(phase.spec.label)} <code>${id}</code></h2>
+<p>Consumers: ${phase.spec.replicas.rabbitmq} RabbitMQ + ${phase.spec.replicas.kafka} Kafka replicas; Kafka partitions: ${phase.spec.partitions}.</p>
+<h3>HTTP</h3>
+${table(
+  [
+    "generator",
+    "target/s",
+    "accepted/s",
+    "scheduled",
+    "sent",
+    "accepted",
+    "failed",
+    "statuses",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+  ],
+  [
+    [
+      load.generator,
+      n(load.targetRatePerS),
+      n(load.achievedRatePerS, 0),
+      load.scheduled,
+      load.sent,
+      load.accepted,
+      load.failed,
+      Object.entries(load.statusCounts)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", "),
+      n(load.latencyMs?.p50),
+      n(load.latencyMs?.p90),
+      n(load.latencyMs?.p99),
+      n(load.latencyMs?.p999),
+      n(load.latencyMs?.max),
+    ],
+  ],
+)}
+<h3>Pipelines (from the stores)</h3>
+${table(
+  [
+    "pipeline",
+    "accepted",
+    "counted",
+    "lost",
+    "extra",
+    "duplicates",
+    "dead-lettered",
+    "caught up after s",
+    "e2e p50 ms",
+    "e2e p99 ms",
+    "backlog drain msg/s",
+  ],
+  PIPELINES.map((p) => {
+    const o = phase.pipelines[p];
+    const e2e = e2ePercentiles(phase, p);
+    return [
+      p,
+      load.accepted,
+      o.counted,
+      o.lost,
+      o.extra,
+      o.snapshot.duplicates,
+      o.snapshot.deadLettered,
+      n(o.caughtUpAfterS),
+      n(e2e.p50),
+      n(e2e.p99),
+      o.backlog ? n(o.backlog.drainRatePerS, 0) : "-",
+    ];
+  }),
+)}
+<div class="charts">
+<figure><figcaption>Throughput over time (messages/s)</figcaption><canvas data-chart="throughput" data-phase="${id}"></canvas></figure>
+<figure><figcaption>End-to-end latency percentiles (ms, bucket bounds)</figcaption><canvas data-chart="e2ePercentiles" data-phase="${id}"></canvas></figure>
+<figure><figcaption>End-to-end latency distribution (messages per bucket)</figcaption><canvas data-chart="e2eDistribution" data-phase="${id}"></canvas></figure>
+<figure><figcaption>HTTP latency per second (ms, from scheduled send time)</figcaption><canvas data-chart="httpPerSecond" data-phase="${id}"></canvas></figure>
+${load.latencyHistogram.length > 0 ? `<figure><figcaption>HTTP latency distribution</figcaption><canvas data-chart="httpHistogram" data-phase="${id}"></canvas></figure>` : ""}
+</div>
+<h3>Per-country agreement: ${disagreeing === 0 ? `all ${countries.length} countries agree` : `${disagreeing} of ${countries.length} differ`}</h3>
+${table(
+  ["country", "valkey", "redis", "difference"],
+  countries.map((c) => [c.country, c.valkey, c.redis, c.valkey - c.redis]),
+)}
+</section>`;
+}
+
+/** Draws every canvas from the embedded data; runs in the page. */
+const PAGE_SCRIPT = `
+const data = JSON.parse(document.getElementById("bench-data").textContent);
+const colors = { api: "#6b7280", "rabbitmq-valkey": "#f97316", "kafka-redis": "#2563eb", p50: "#10b981", p99: "#dc2626" };
+const pipelines = ["rabbitmq-valkey", "kafka-redis"];
+const base = { animation: false, responsive: true, maintainAspectRatio: false };
+const builders = {
+  throughput: (d) => ({ type: "line", data: { labels: d.throughput.map((p) => p.t), datasets: [
+    { label: "API accepted/s", data: d.throughput.map((p) => p.apiAcceptedPerS), borderColor: colors.api, pointRadius: 0 },
+    ...pipelines.map((p) => ({ label: p + " counted/s", data: d.throughput.map((x) => x.countedPerS[p]), borderColor: colors[p], pointRadius: 0 })),
+  ] }, options: { ...base, scales: { x: { title: { display: true, text: "s" } } } } }),
+  e2ePercentiles: (d) => ({ type: "bar", data: { labels: ["p50", "p90", "p99", "p99.9"], datasets:
+    pipelines.map((p) => ({ label: p, data: d.e2ePercentiles[p], backgroundColor: colors[p] })) },
+    options: { ...base, scales: { y: { type: "logarithmic", title: { display: true, text: "ms" } } } } }),
+  e2eDistribution: (d) => ({ type: "bar", data: { labels: d.e2eDistribution[pipelines[0]].map((b) => "<= " + b.bucket + " ms"), datasets:
+    pipelines.map((p) => ({ label: p, data: d.e2eDistribution[p].map((b) => b.count), backgroundColor: colors[p] })) }, options: base }),
+  httpPerSecond: (d) => ({ type: "line", data: { labels: d.httpPerSecond.map((s) => s.t), datasets: [
+    { label: "p50 ms", data: d.httpPerSecond.map((s) => s.p50), borderColor: colors.p50, pointRadius: 0 },
+    { label: "p99 ms", data: d.httpPerSecond.map((s) => s.p99), borderColor: colors.p99, pointRadius: 0 },
+  ] }, options: { ...base, scales: { y: { type: "logarithmic" }, x: { title: { display: true, text: "s" } } } } }),
+  httpHistogram: (d) => ({ type: "bar", data: { labels: d.httpHistogram.map((b) => b.label), datasets: [
+    { label: "requests", data: d.httpHistogram.map((b) => b.count), backgroundColor: colors.api } ] }, options: base }),
+};
+window.benchCharts = [];
+for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
+  const phase = data.phases.find((p) => p.id === canvas.dataset.phase);
+  window.benchCharts.push(new Chart(canvas, builders[canvas.dataset.chart](phase)));
+}
+`;
+
+export function renderHtml(scenario: ScenarioResult, info: RunInfo): string {
+  const data = JSON.stringify({ phases: scenario.phases.map(chartData) }).replaceAll("</", "<\\/");
+  const checks = targetChecks(scenario);
+  const max = scenario.max
+    ? `<h2>Max-rate search</h2><p>Highest sustained: RabbitMQ->Valkey ${n(scenario.max.highest["rabbitmq-valkey"], 0)}/s, Kafka->Redis ${n(
+        scenario.max.highest["kafka-redis"],
+        0,
+      )}/s.</p>${table(
+        ["rate/s", "API kept up", "rabbitmq-valkey", "kafka-redis"],
+        [...scenario.max.steps]
+          .sort((a, b) => a.ratePerS - b.ratePerS)
+          .map((s) => [
+            s.ratePerS,
+            s.apiKeptUp ? "yes" : "no",
+            s.sustained["rabbitmq-valkey"] ? "held" : "behind",
+            s.sustained["kafka-redis"] ? "held" : "behind",
+          ]),
+      )}`
+    : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Pipeline benchmark: ${escapeHtml(scenario.name)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#111}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.85rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th{background:#f3f4f6}td:first-child,th:first-child{text-align:left}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1rem}
+figure{margin:0;height:300px;display:flex;flex-direction:column}figure canvas{flex:1;min-height:0}
+figcaption{font-weight:600;font-size:.9rem}section{border-top:2px solid #e5e7eb;margin-top:2rem}
+pre{background:#f3f4f6;padding:1rem;overflow:auto;font-size:.8rem}
+</style></head><body>
+<h1>Pipeline benchmark: <code>${escapeHtml(scenario.name)}</code></h1>
+<p>${escapeHtml(scenario.description)}</p>
+<p>Run ${escapeHtml(info.runId)}, ${escapeHtml(info.startedAt)}, ${info.machine.cpus} CPUs, load average at start ${escapeHtml(info.machine.loadAverage.join(" / "))}. Figures from a small shared machine are noisy.</p>
+<h2>Targets</h2>
+${table(
+  ["target", "measured", "met"],
+  checks.map((c) => [c.target, c.measured, c.met === null ? "n/a" : c.met ? "yes" : "no"]),
+)}
+${max}
+${scenario.phases.map(phaseSection).join("\n")}
+<section><h2>Configuration and versions</h2><pre>${escapeHtml(
+    JSON.stringify({ config: info.config, versions: info.versions, gitCommit: info.gitCommit }, null, 2),
+  )}</pre></section>
+<script id="bench-data" type="application/json">${data}</script>
+<script>${chartJsSource()}</script>
+<script>${PAGE_SCRIPT}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,79 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Pipeline } from "./config.ts";
+import { LATENCY_BUCKETS_MS } from "./store/layout.ts";
+
+const LATENCY_BUCKETS_SECONDS = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
+
+/** The consumer's Prometheus series; every one carries `pipeline` so both consumers share dashboards. */
+export class ConsumerMetrics {
+  readonly registry = new Registry();
+  readonly consumed: Counter;
+  readonly counted: Counter;
+  readonly duplicates: Counter;
+  readonly deadLettered: Counter<"reason">;
+  readonly batchSize: Histogram;
+  readonly storeBatchDuration: Histogram;
+  readonly endToEndLatency: Histogram;
+  readonly up: Gauge;
+  /** consumer_kafka_lag or consumer_rabbitmq_queue_depth, depending on the source. */
+  readonly backlog: Gauge;
+
+  constructor(pipeline: Pipeline) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ pipeline });
+    collectDefaultMetrics({ register: this.registry });
+    this.consumed = new Counter({
+      name: "consumer_messages_consumed_total",
+      help: "Messages received from the broker, including redeliveries and bad ones.",
+      registers,
+    });
+    this.counted = new Counter({
+      name: "consumer_messages_counted_total",
+      help: "Messages counted in the store for the first time.",
+      registers,
+    });
+    this.duplicates = new Counter({
+      name: "consumer_duplicates_total",
+      help: "Messages skipped because their id had been counted already.",
+      registers,
+    });
+    this.deadLettered = new Counter({
+      name: "consumer_dead_lettered_total",
+      help: "Messages sent to the dead-letter queue/topic, by reason.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: "consumer_batch_size",
+      help: "Messages per store round trip.",
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    });
+    this.storeBatchDuration = new Histogram({
+      name: "consumer_store_batch_duration_seconds",
+      help: "Duration of one batch's store round trip (the counting script).",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.endToEndLatency = new Histogram({
+      name: "consumer_end_to_end_latency_seconds",
+      help: "From acceptance by the API (acceptedAt) to being counted in the store.",
+      buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.up = new Gauge({ name: "consumer_up", help: "1 while the consumer process runs.", registers });
+    this.up.set(1);
+    this.backlog =
+      pipeline === "kafka-redis"
+        ? new Gauge({
+            name: "consumer_kafka_lag",
+            help: "Messages not yet committed, summed over the partitions assigned to this replica.",
+            registers,
+          })
+        : new Gauge({
+            name: "consumer_rabbitmq_queue_depth",
+            help: "Messages ready in the queue, not yet delivered to a consumer.",
+            registers,
+          });
+  }
+}

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { encodeEnvelope } from "@weather/schema";
+import {
+  expectedCounts,
+  KafkaFixture,
+  makeEnvelopes,
+  metricValue,
+  RabbitFixture,
+  REDIS_URL,
+  type SpawnedConsumer,
+  spawnConsumer,
+  stopConsumer,
+  TestStore,
+  unique,
+  VALKEY_URL,
+  waitFor,
+} from "./helpers.ts";
+
+/**
+ * Both pipelines, two replicas each, with envelopes published straight to the broker
+ * (as the API publishes them). Logical DB 11 of each store belongs to this file.
+ */
+const MESSAGES = 3000;
+const POISON = ["Description=Hola, Country=GT, Weather=Soleado", JSON.stringify({ hello: "world" })];
+
+interface Broker {
+  open(): Promise<void>;
+  publish(payloads: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+const cases = [
+  {
+    name: "RabbitMQ -> Valkey",
+    storeUrl: `${VALKEY_URL}/11`,
+    setup: () => {
+      const queue = unique("test-consumers-q");
+      return { broker: new RabbitFixture(queue) as Broker, env: { CONSUMER_SOURCE: "rabbitmq", RABBITMQ_QUEUE: queue } };
+    },
+  },
+  {
+    name: "Kafka -> Redis",
+    storeUrl: `${REDIS_URL}/11`,
+    setup: () => {
+      const topic = unique("test-consumers-t");
+      return {
+        broker: new KafkaFixture(topic) as Broker,
+        env: { CONSUMER_SOURCE: "kafka", KAFKA_TOPIC: topic, KAFKA_GROUP_ID: unique("test-consumers-g") },
+      };
+    },
+  },
+];
+
+describe.each(cases)("$name with 2 replicas", ({ storeUrl, setup }) => {
+  const { broker, env } = setup();
+  const store = new TestStore(storeUrl);
+  const replicas: SpawnedConsumer[] = [];
+  const envelopes = makeEnvelopes(MESSAGES);
+  const payloads = envelopes.map(encodeEnvelope);
+
+  beforeAll(async () => {
+    await store.clear();
+    await broker.open();
+    const consumerEnv = { ...env, STORE_URL: storeUrl, BATCH_MAX_SIZE: "200", BATCH_MAX_WAIT_MS: "10" };
+    replicas.push(...(await Promise.all([spawnConsumer(consumerEnv), spawnConsumer(consumerEnv)])));
+  }, 60_000);
+
+  afterAll(async () => {
+    const codes = await Promise.all(replicas.map((r) => stopConsumer(r)));
+    await broker.close();
+    await store.close();
+    expect(codes).toEqual([0, 0]);
+  }, 30_000);
+
+  test("every message is counted exactly once; poison messages are dead-lettered and their neighbours counted", async () => {
+    const middle = MESSAGES / 2;
+    await broker.publish([...payloads.slice(0, middle), ...POISON, ...payloads.slice(middle)]);
+    const snapshot = await waitFor("all messages counted", async () => {
+      const s = await store.snapshot();
+      return s.total >= MESSAGES && s.deadLettered >= POISON.length ? s : undefined;
+    });
+    await Bun.sleep(300); // anything extra would show up now
+    const settled = await store.snapshot();
+    const expected = expectedCounts(envelopes);
+    expect(settled.total).toBe(MESSAGES);
+    expect(settled.countries).toEqual(expected.countries);
+    expect(settled.weathers).toEqual(expected.weathers);
+    expect(settled.duplicates).toBe(0);
+    expect(settled.deadLettered).toBe(POISON.length);
+    expect(Object.values(settled.latencyMs).reduce((a, b) => a + b, 0)).toBe(MESSAGES);
+    expect(snapshot.recent).toBe(100);
+    // Both replicas took a share of the work.
+    const counted = await Promise.all(replicas.map((r) => metricValue(r.port, "consumer_messages_counted_total")));
+    expect(counted.reduce((a, b) => a + b, 0)).toBe(MESSAGES);
+    expect(counted.every((n) => n > 0)).toBe(true);
+  }, 90_000);
+
+  test("the poison messages are in the dead-letter queue/topic with their reason", async () => {
+    let letters: { value: string; reason: string | undefined }[];
+    if (broker instanceof RabbitFixture) {
+      letters = (await broker.drainDeadLetters()).map((m) => ({
+        value: m.content.toString(),
+        reason: m.properties.headers?.reason as string | undefined,
+      }));
+    } else {
+      letters = (await (broker as KafkaFixture).readDeadLetters(POISON.length)).map((m) => ({
+        value: m.value,
+        reason: m.headers.reason,
+      }));
+    }
+    expect(letters.map((l) => l.value).sort()).toEqual([...POISON].sort());
+    const byValue = Object.fromEntries(letters.map((l) => [l.value, l.reason]));
+    expect(byValue[POISON[0] as string]).toBe("not_json");
+    expect(byValue[POISON[1] as string]).toBe("invalid_envelope");
+    const dead = await Promise.all(replicas.map((r) => metricValue(r.port, "consumer_dead_lettered_total")));
+    expect(dead.reduce((a, b) => a + b, 0)).toBe(POISON.length);
+  }, 90_000);
+
+  test("the same envelopes published again change no count and are reported as duplicates", async () => {
+    const before = await store.snapshot();
+    await broker.publish(payloads);
+    await waitFor("re-sent messages skipped", async () => {
+      const s = await store.snapshot();
+      return s.duplicates - before.duplicates >= MESSAGES;
+    });
+    await Bun.sleep(300);
+    const after = await store.snapshot();
+    expect(after.total).toBe(MESSAGES);
+    expect(after.countries).toEqual(before.countries);
+    expect(after.duplicates - before.duplicates).toBe(MESSAGES);
+  }, 90_000);
+});

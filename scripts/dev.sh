@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# The application on the native stack: the API and N replicas of each consumer, in the background.
+#
+#   scripts/dev.sh up                 native servers (scripts/services.sh up), then API + consumers; waits for /readyz
+#   scripts/dev.sh down               stops what this script started (and nothing else)
+#   scripts/dev.sh status             one line per process
+#   scripts/dev.sh stop-consumers     stops only the consumers (e.g. to build a backlog)
+#   scripts/dev.sh start-consumers    starts them again
+#
+# Settings come from the environment, then .env, then .env.example, and are passed to every
+# process: RABBITMQ_QUEUE, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS, VALKEY_URL, REDIS_URL, BATCH_MAX_SIZE,
+# BATCH_MAX_WAIT_MS, RABBITMQ_PREFETCH, ... Replicas: RABBITMQ_CONSUMER_REPLICAS, KAFKA_CONSUMER_REPLICAS
+# (default 2 each). Replica i (0-based) listens on RABBITMQ_CONSUMER_PORT+i / KAFKA_CONSUMER_PORT+i.
+# Pid files and logs: .state/dev/<name>.pid and .state/dev/<name>.log.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+load_env_defaults() {
+  local file=$1 line name
+  [[ -f "$file" ]] || return 0
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    [[ "$line" =~ ^[[:space:]]*([A-Z0-9_]+)=(.*)$ ]] || continue
+    name=${BASH_REMATCH[1]}
+    [[ -n "${!name+set}" ]] || export "$name=${BASH_REMATCH[2]}"
+  done <"$file"
+}
+load_env_defaults "$ROOT/.env"
+load_env_defaults "$ROOT/.env.example"
+export RABBITMQ_CONSUMER_REPLICAS=${RABBITMQ_CONSUMER_REPLICAS:-2}
+export KAFKA_CONSUMER_REPLICAS=${KAFKA_CONSUMER_REPLICAS:-2}
+BUN=${BUN:-$ROOT/.tools/bun/node_modules/.bin/bun}
+DEV_DIR=${STATE_DIR:-$ROOT/.state}/dev
+READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
+STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-12}
+
+log() { printf '[dev] %s\n' "$*" >&2; }
+die() { printf '[dev] error: %s\n' "$*" >&2; exit 1; }
+
+consumer_names() {
+  local i
+  for ((i = 0; i < RABBITMQ_CONSUMER_REPLICAS; i++)); do echo "rabbitmq-consumer-$i"; done
+  for ((i = 0; i < KAFKA_CONSUMER_REPLICAS; i++)); do echo "kafka-consumer-$i"; done
+}
+# Also the replicas beyond the current count that an earlier `up` may have started.
+started_consumers() {
+  local file
+  for file in "$DEV_DIR"/rabbitmq-consumer-*.pid "$DEV_DIR"/kafka-consumer-*.pid; do
+    [[ -f "$file" ]] && basename "$file" .pid
+  done
+  return 0
+}
+port_of() {
+  case $1 in
+    api) echo "$API_PORT" ;;
+    rabbitmq-consumer-*) echo $((RABBITMQ_CONSUMER_PORT + ${1##*-})) ;;
+    kafka-consumer-*) echo $((KAFKA_CONSUMER_PORT + ${1##*-})) ;;
+  esac
+}
+entry_of() { case $1 in api) echo api/src/main.ts ;; *) echo consumers/src/main.ts ;; esac; }
+
+# The pid in the file, if that process is alive and still runs our entry point (pids get reused).
+live_pid() {
+  local name=$1 file="$DEV_DIR/$1.pid" pid
+  [[ -f "$file" ]] || return 1
+  pid=$(<"$file")
+  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(entry_of "$name")" || return 1
+  echo "$pid"
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_one() {
+  local name=$1 port pid
+  port=$(port_of "$name")
+  if pid=$(live_pid "$name"); then
+    log "$name already running (pid $pid, port $port)"
+    return 0
+  fi
+  port_open "$port" && die "port $port (for $name) is taken by another process"
+  mkdir -p "$DEV_DIR"
+  (
+    cd "$ROOT"
+    case $name in
+      api) export API_PORT=$port ;;
+      rabbitmq-consumer-*) export CONSUMER_SOURCE=rabbitmq HTTP_PORT=$port STORE_URL=$VALKEY_URL ;;
+      kafka-consumer-*) export CONSUMER_SOURCE=kafka HTTP_PORT=$port STORE_URL=$REDIS_URL ;;
+    esac
+    # setsid: the process outlives this shell and does not get the terminal's Ctrl-C.
+    exec setsid "$BUN" "$(entry_of "$name")" >>"$DEV_DIR/$name.log" 2>&1 </dev/null
+  ) &
+  echo $! >"$DEV_DIR/$name.pid"
+  log "started $name (pid $!, port $port, log ${DEV_DIR#"$ROOT"/}/$name.log)"
+}
+
+wait_ready() {
+  local name=$1 port deadline
+  port=$(port_of "$name")
+  deadline=$((SECONDS + READY_TIMEOUT_S))
+  until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
+    live_pid "$name" >/dev/null || { tail -n 20 "$DEV_DIR/$name.log" >&2 || true; die "$name exited"; }
+    ((SECONDS < deadline)) || die "$name not ready on port $port after ${READY_TIMEOUT_S}s (see .state/dev/$name.log)"
+    sleep 0.3
+  done
+}
+
+# SIGTERM, then SIGKILL after STOP_TIMEOUT_S: only pids from our own pid files.
+stop_one() {
+  local name=$1 pid deadline
+  if pid=$(live_pid "$name"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT_S))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name did not stop in ${STOP_TIMEOUT_S}s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    log "stopped $name"
+  fi
+  rm -f "$DEV_DIR/$name.pid"
+}
+
+start_consumers() {
+  local name
+  for name in $(consumer_names); do start_one "$name"; done
+  for name in $(consumer_names); do wait_ready "$name"; done
+}
+
+stop_consumers() {
+  local name pids=()
+  # In parallel: each drains its batch in hand, so their stops overlap.
+  for name in $(started_consumers); do stop_one "$name" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+}
+
+status() {
+  local name pid port state
+  for name in api $(consumer_names); do
+    port=$(port_of "$name")
+    if pid=$(live_pid "$name"); then
+      if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; then state=ready; else state="not ready"; fi
+      printf '  %-22s pid %-8s http://127.0.0.1:%s  %s\n' "$name" "$pid" "$port" "$state"
+    else
+      printf '  %-22s stopped\n' "$name"
+    fi
+  done
+}
+
+urls() {
+  cat <<URLS
+[dev] up:
+  API          http://127.0.0.1:$API_PORT  (POST /process, POST /process/batch, Swagger UI /swagger)
+  consumers    RabbitMQ->Valkey: ports $RABBITMQ_CONSUMER_PORT..$((RABBITMQ_CONSUMER_PORT + RABBITMQ_CONSUMER_REPLICAS - 1)), Kafka->Redis: ports $KAFKA_CONSUMER_PORT..$((KAFKA_CONSUMER_PORT + KAFKA_CONSUMER_REPLICAS - 1))  (/healthz /readyz /metrics)
+  RabbitMQ UI  http://127.0.0.1:$RABBITMQ_MANAGEMENT_PORT  (guest/guest)
+  Prometheus   http://127.0.0.1:$PROMETHEUS_PORT
+  logs         .state/dev/*.log     stop: make dev-down
+URLS
+}
+
+case ${1:-} in
+  up)
+    bash "$ROOT/scripts/services.sh" up
+    start_one api
+    wait_ready api
+    start_consumers
+    status
+    urls
+    ;;
+  down)
+    stop_consumers
+    stop_one api
+    ;;
+  status) status ;;
+  stop-consumers) stop_consumers ;;
+  start-consumers) start_consumers; status ;;
+  *) die "usage: scripts/dev.sh up|down|status|stop-consumers|start-consumers" ;;
+esac

@@ -1,0 +1,75 @@
+import { loadBenchConfig } from "../../bench/src/config.ts";
+import { summariseRequests } from "../../bench/src/load/summary.ts";
+import type { PhaseResult, Sample } from "../../bench/src/phase.ts";
+import type { RunInfo } from "../../bench/src/report/run-info.ts";
+import type { ScenarioResult } from "../../bench/src/scenarios.ts";
+import type { StoreSnapshot } from "../../bench/src/stores.ts";
+
+/** A small, fully known phase, as the bench would record it, for report tests without a stack. */
+export function fixturePhase(): PhaseResult {
+  const requests = Array.from({ length: 1000 }, (_, i) => ({
+    dueOffsetMs: i * 5,
+    latencyMs: 1 + (i % 20),
+    status: i === 999 ? "503" : "202",
+    ok: i !== 999,
+  }));
+  const load = summariseRequests(requests, { targetRatePerS: 200, durationS: 5, generator: "vegeta" });
+  const samples: Sample[] = Array.from({ length: 8 }, (_, t) => ({
+    t,
+    apiAccepted: Math.min(999, t * 200),
+    counted: { "rabbitmq-valkey": Math.min(999, t * 200), "kafka-redis": Math.min(999, t * 190) },
+  }));
+  const snapshot = (countries: Record<string, number>): StoreSnapshot => ({
+    total: 999,
+    duplicates: 0,
+    deadLettered: 0,
+    countries,
+    weathers: { Lluvioso: 333, Nublado: 333, Soleado: 333 },
+    latencyBuckets: { "5": 500, "10": 400, "25": 90, "50": 9 },
+  });
+  return {
+    spec: {
+      id: "rate",
+      label: "rate 200/s",
+      replicas: { rabbitmq: 2, kafka: 2 },
+      partitions: 3,
+      load: { kind: "vegeta", ratePerS: 200, durationS: 5 },
+    },
+    names: {
+      queue: "q",
+      topic: "t",
+      group: "g",
+      valkeyUrl: "redis://127.0.0.1:6380/14",
+      redisUrl: "redis://127.0.0.1:6379/14",
+    },
+    startedAt: "2026-01-01T00:00:00.000Z",
+    load,
+    samples,
+    pipelines: {
+      "rabbitmq-valkey": {
+        snapshot: snapshot({ GT: 500, MX: 499 }),
+        counted: 999,
+        lost: 0,
+        extra: 0,
+        caughtUpAfterS: 0.3,
+      },
+      "kafka-redis": { snapshot: snapshot({ GT: 501, MX: 498 }), counted: 999, lost: 0, extra: 0, caughtUpAfterS: 0.6 },
+    },
+    apiMetrics: { acceptedTotal: 999, partialPublishes: 0 },
+    loadWallS: 5,
+  };
+}
+
+export function fixtureScenario(): { scenario: ScenarioResult; info: RunInfo } {
+  return {
+    scenario: { name: "rate", description: "fixture", phases: [fixturePhase()] },
+    info: {
+      runId: "fixture",
+      startedAt: "2026-01-01T00:00:00.000Z",
+      config: loadBenchConfig({}),
+      versions: { bun: Bun.version },
+      gitCommit: "0000000",
+      machine: { cpus: 2, cpuModel: "test", loadAverage: [0, 0, 0] },
+    },
+  };
+}

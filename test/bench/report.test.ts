@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Browser, chromium } from "playwright-core";
+import { countryAgreement, targetChecks } from "../../bench/src/report/derive.ts";
+import { renderMarkdown } from "../../bench/src/report/markdown.ts";
+import { writeReport } from "../../bench/src/report/write.ts";
+import { fixtureScenario } from "./fixture.ts";
+
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+describe("report", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bench-report-"));
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const { scenario, info } = fixtureScenario();
+    await writeReport(dir, scenario, info);
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("markdown holds the phase's counts, losses and the country disagreement", () => {
+    const { scenario, info } = fixtureScenario();
+    const md = renderMarkdown(scenario, info);
+    expect(md).toContain("| rabbitmq-valkey | 999 | 999 | 0 | 0 | 0 | 0 | 0.3 |");
+    expect(md).toContain("| kafka-redis | 999 | 999 | 0 | 0 | 0 | 0 | 0.6 |");
+    expect(md).toContain("2 of 2 countries differ.");
+    expect(md).toContain("| GT | 500 | 501 | -1 |");
+    const phase = scenario.phases[0];
+    if (!phase) throw new Error("fixture has no phase");
+    expect(countryAgreement(phase).map((row) => row.agree)).toEqual([false, false]);
+    // 999 accepted of 1000 sent at 200/s for 5 s; p99 of 1..20 ms latencies is 20 ms.
+    expect(phase.load.accepted).toBe(999);
+    expect(phase.load.latencyMs?.p99).toBe(20);
+    expect(targetChecks(scenario).every((check) => check.met === false)).toBe(true);
+  });
+
+  test("raw per-request CSV has one row per request", async () => {
+    const csv = await Bun.file(join(dir, "phases/rate/http-requests.csv")).text();
+    expect(csv.trim().split("\n")).toHaveLength(1001);
+  });
+
+  test("HTML draws every chart offline, with no page error", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    const external: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(message.text());
+    });
+    // Nothing but the file itself (and loopback) may load: the report must be self-contained.
+    await page.route("**/*", (route) => {
+      const url = new URL(route.request().url());
+      if (url.protocol === "file:" || ["127.0.0.1", "localhost"].includes(url.hostname)) return route.continue();
+      external.push(url.href);
+      return route.abort();
+    });
+    await page.goto(`file://${join(dir, "report.html")}`);
+    const drawn = await page.evaluate(() => {
+      const canvases = Array.from(document.querySelectorAll("canvas"));
+      const charts = (window as unknown as { benchCharts?: unknown[] }).benchCharts ?? [];
+      const painted = canvases.map((canvas) => {
+        const context = canvas.getContext("2d");
+        if (!context || canvas.width === 0 || canvas.height === 0) return false;
+        const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+        for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) return true;
+        return false;
+      });
+      return { canvases: canvases.length, charts: charts.length, painted };
+    });
+    expect(errors).toEqual([]);
+    expect(external).toEqual([]);
+    expect(drawn.canvases).toBe(5);
+    expect(drawn.charts).toBe(5);
+    expect(drawn.painted).toEqual([true, true, true, true, true]);
+    await page.close();
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * One system, three forms: compose, kind and GKE run the same deployables with the same images,
+ * container ports and environment variable names and values, and each service's environment
+ * satisfies its own config schema (imported from the service, never copied here).
+ */
+import { beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { ApiConfig } from "../../api/src/config.ts";
+import { ConsumerConfig } from "../../consumers/src/config.ts";
+// The shared loader, by path: the repository root is not a workspace that depends on it.
+import { loadConfig } from "../../packages/config/src/index.ts";
+import {
+  DEPLOYABLES,
+  type Deployable,
+  find,
+  imageBaseName,
+  type K8sObject,
+  kustomizeBuild,
+  ROOT,
+} from "./manifests.ts";
+
+const SCHEMAS: Record<Deployable, typeof ApiConfig | typeof ConsumerConfig> = {
+  api: ApiConfig,
+  "rabbitmq-consumer": ConsumerConfig,
+  "kafka-consumer": ConsumerConfig,
+};
+/** The variable holding each deployable's HTTP port. */
+const PORT_VARIABLE: Record<Deployable, string> = {
+  api: "API_PORT",
+  "rabbitmq-consumer": "HTTP_PORT",
+  "kafka-consumer": "HTTP_PORT",
+};
+/**
+ * Variables whose default points at the native stack on loopback but which a deployable does not
+ * use, so leaving them unset in containers is right. Any other loopback default must be set.
+ */
+const UNUSED_LOOPBACK_DEFAULTS: Record<Deployable, string[]> = {
+  api: [],
+  // STORE_URL replaces VALKEY_URL / REDIS_URL; each consumer talks to one broker only.
+  "rabbitmq-consumer": ["VALKEY_URL", "REDIS_URL", "KAFKA_BROKERS"],
+  "kafka-consumer": ["VALKEY_URL", "REDIS_URL", "RABBITMQ_URL"],
+};
+
+interface Form {
+  image: string;
+  ports: number[];
+  env: Record<string, string>;
+  replicas: number;
+}
+type Forms = Record<"compose" | "kind" | "gke", Record<Deployable, Form>>;
+let forms: Forms;
+
+/** URL credentials differ by design (compose defaults, Kubernetes Secrets): compare without them. */
+const withoutCredentials = (value: string) => value.replace(/^(\w+:\/\/)[^@/]+@/, "$1<credentials>@");
+/** Resolves compose's ${VAR:-default} with its default, as `docker compose` does without a .env. */
+const composeDefaults = (value: string) => value.replace(/\$\{\w+:-([^}]*)\}/g, "$1");
+
+function composeForms(): Record<Deployable, Form> {
+  // biome-ignore lint/suspicious/noExplicitAny: the compose model is read structurally
+  const compose: any = parse(readFileSync(join(ROOT, "compose.yaml"), "utf8"), { merge: true });
+  const result = {} as Record<Deployable, Form>;
+  for (const name of DEPLOYABLES) {
+    const service = compose.services[name];
+    const env = Object.fromEntries(
+      Object.entries<string>(service.environment).map(([k, v]) => [k, withoutCredentials(composeDefaults(String(v)))]),
+    );
+    // A service's container port: the one it is told to listen on, and the one it publishes.
+    const published = (service.ports ?? []).map((p: string) => Number(p.split(":").pop()));
+    const ports = [...new Set([Number(env[PORT_VARIABLE[name]]), ...published])];
+    result[name] = {
+      image: imageBaseName(composeDefaults(service.image)),
+      ports,
+      env,
+      replicas: service.deploy?.replicas ?? 1,
+    };
+  }
+  return result;
+}
+
+function kubernetesForms(objects: K8sObject[], replicasOf: (name: Deployable) => number): Record<Deployable, Form> {
+  const result = {} as Record<Deployable, Form>;
+  for (const name of DEPLOYABLES) {
+    const container = find(objects, "Deployment", name).spec.template.spec.containers[0];
+    const entries: { name: string; value?: string; valueFrom?: unknown }[] = container.env;
+    // Variables filled from a Secret only to be expanded into another one, as $(NAME), are plumbing.
+    const expanded = new Set(entries.flatMap((e) => [...(e.value ?? "").matchAll(/\$\((\w+)\)/g)].map((m) => m[1])));
+    const env = Object.fromEntries(
+      entries
+        .filter((e) => !(e.valueFrom && expanded.has(e.name)))
+        .map((e) => [e.name, withoutCredentials(e.value ?? "")]),
+    );
+    result[name] = {
+      image: imageBaseName(container.image),
+      ports: container.ports.map((p: { containerPort: number }) => p.containerPort),
+      env,
+      replicas: replicasOf(name),
+    };
+  }
+  return result;
+}
+
+/** kustomize runs once per overlay: seconds, more on a busy machine. */
+const RENDER_TIMEOUT_MS = 60_000;
+beforeAll(() => {
+  const kind = kustomizeBuild("kind");
+  const gke = kustomizeBuild("gke");
+  forms = {
+    compose: composeForms(),
+    kind: kubernetesForms(kind, (name) => find(kind, "Deployment", name).spec.replicas ?? 1),
+    // In GKE the autoscalers own the replica counts: their minimum is the steady state.
+    gke: kubernetesForms(gke, (name) =>
+      name === "api"
+        ? find(gke, "HorizontalPodAutoscaler", name).spec.minReplicas
+        : find(gke, "ScaledObject", name).spec.minReplicaCount,
+    ),
+  };
+}, RENDER_TIMEOUT_MS);
+
+describe.each([...DEPLOYABLES])("%s", (name) => {
+  const each = (pick: (form: Form) => unknown) =>
+    Object.fromEntries(Object.entries(forms).map(([formName, f]) => [formName, pick(f[name])]));
+  const same = (pick: (form: Form) => unknown) => {
+    const values = each(pick);
+    expect(values).toEqual({ compose: values.compose, kind: values.compose, gke: values.compose });
+  };
+
+  test("same image (named after the deployable) in compose, kind and GKE", () => {
+    same((f) => f.image);
+    expect(forms.compose[name].image).toBe(name);
+  });
+
+  test("same container port, the one its port variable names", () => {
+    same((f) => f.ports);
+    for (const form of Object.values(forms))
+      expect(form[name].ports).toEqual([Number(form[name].env[PORT_VARIABLE[name]])]);
+  });
+
+  test("same environment variable names and values (credentials aside)", () => {
+    same((f) => Object.keys(f.env).sort());
+    same((f) => f.env);
+  });
+
+  test("same replica count at rest (2 RabbitMQ consumers, as the original)", () => {
+    same((f) => f.replicas);
+    expect(forms.compose[name].replicas).toBe(name === "rabbitmq-consumer" ? 2 : 1);
+  });
+
+  test("sets only variables its config schema declares, and every one it requires", () => {
+    const schema = SCHEMAS[name];
+    const properties: Record<string, { default?: unknown }> = schema.properties;
+    const declared = Object.keys(properties);
+    const requiredWithoutDefault = (schema.required ?? []).filter((key) => properties[key]?.default === undefined);
+    for (const form of Object.values(forms)) {
+      const set = Object.keys(form[name].env);
+      expect(set.filter((key) => !declared.includes(key))).toEqual([]);
+      expect(requiredWithoutDefault.filter((key) => !set.includes(key))).toEqual([]);
+    }
+  });
+
+  test("overrides every loopback default the deployable uses (containers have no native stack)", () => {
+    const schema = SCHEMAS[name];
+    const loopback = Object.entries(schema.properties)
+      .filter(([, property]) => /127\.0\.0\.1|localhost/.test(String(property.default ?? "")))
+      .map(([key]) => key);
+    expect(loopback.length).toBeGreaterThan(0);
+    for (const unused of UNUSED_LOOPBACK_DEFAULTS[name]) expect(loopback).toContain(unused);
+    const needed = loopback.filter((key) => !UNUSED_LOOPBACK_DEFAULTS[name].includes(key));
+    for (const form of Object.values(forms)) {
+      expect(needed.filter((key) => !(key in form[name].env))).toEqual([]);
+    }
+  });
+
+  test("the environment passes the service's own config loader", () => {
+    for (const form of Object.values(forms)) {
+      // Credentials come from Secrets at run time; any well-formed pair stands in for them.
+      const env = Object.fromEntries(
+        Object.entries(form[name].env).map(([k, v]) => [k, v.replace("<credentials>", "user:password")]),
+      );
+      expect(() => loadConfig(SCHEMAS[name], env)).not.toThrow();
+    }
+  });
+});
+
+test("each consumer runs its own pipeline against its own store", () => {
+  const expected = {
+    "rabbitmq-consumer": { CONSUMER_SOURCE: "rabbitmq", STORE_URL: "redis://valkey:6379" },
+    "kafka-consumer": { CONSUMER_SOURCE: "kafka", STORE_URL: "redis://redis:6379" },
+  } as const;
+  for (const [name, values] of Object.entries(expected)) {
+    for (const form of Object.values(forms)) {
+      const env = form[name as Deployable].env;
+      expect({ CONSUMER_SOURCE: env.CONSUMER_SOURCE, STORE_URL: env.STORE_URL }).toEqual(values);
+    }
+  }
+});
