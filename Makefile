@@ -54,7 +54,7 @@ test-unit: setup deploy-tools ## Unit tests (no broker needed)
 	"$(BUN)" test $(addprefix ./,$(UNIT_TESTS))
 
 test-integration: setup browser services-up ## Integration tests against the real native stack
-	"$(BUN)" test $(addprefix ./,$(INTEGRATION_TESTS))
+	"$(BUN)" test --timeout 60000 $(addprefix ./,$(INTEGRATION_TESTS))
 
 test: ## Everything CI runs: type check, unit tests, native stack, integration tests
 	@mkdir -p "$(STATE_DIR)"

@@ -15,17 +15,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-load_env_defaults() {
-  local file=$1 line name
-  [[ -f "$file" ]] || return 0
-  while IFS= read -r line || [[ -n "$line" ]]; do
-    [[ "$line" =~ ^[[:space:]]*([A-Z0-9_]+)=(.*)$ ]] || continue
-    name=${BASH_REMATCH[1]}
-    [[ -n "${!name+set}" ]] || export "$name=${BASH_REMATCH[2]}"
-  done <"$file"
-}
-load_env_defaults "$ROOT/.env"
-load_env_defaults "$ROOT/.env.example"
+# shellcheck source=lib/env.sh
+source "$ROOT/scripts/lib/env.sh"
 export RABBITMQ_CONSUMER_REPLICAS=${RABBITMQ_CONSUMER_REPLICAS:-2}
 export KAFKA_CONSUMER_REPLICAS=${KAFKA_CONSUMER_REPLICAS:-2}
 BUN=${BUN:-$ROOT/.tools/bun/node_modules/.bin/bun}

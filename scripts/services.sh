@@ -10,18 +10,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Ports and addresses: the environment wins, then .env (optional), then .env.example's defaults.
-load_env_defaults() {
-  local file=$1 line name
-  [[ -f "$file" ]] || return 0
-  while IFS= read -r line || [[ -n "$line" ]]; do
-    [[ "$line" =~ ^[[:space:]]*([A-Z0-9_]+)=(.*)$ ]] || continue
-    name=${BASH_REMATCH[1]}
-    [[ -n "${!name+set}" ]] || export "$name=${BASH_REMATCH[2]}"
-  done <"$file"
-}
-load_env_defaults "$ROOT/.env"
-load_env_defaults "$ROOT/.env.example"
+# shellcheck source=lib/env.sh
+source "$ROOT/scripts/lib/env.sh"
 STATE_DIR=${STATE_DIR:-$ROOT/.state}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-120}
 ALL_SERVICES=(rabbitmq kafka valkey redis prometheus)

@@ -4,6 +4,7 @@ Bun.serve({
   port,
   hostname: "127.0.0.1",
   async fetch(request) {
+    if (request.method !== "POST") return new Response("ok");
     return Response.json(await request.json(), { status: 202 });
   },
 });

@@ -9,7 +9,7 @@ import { Admin } from "@platformatic/kafka";
 import { createEnvelope, encodeEnvelope } from "@weather/schema";
 import { createKafkaProducer, type KafkaClientName } from "../src/brokers/kafka/index.ts";
 import { KafkaPublisher } from "../src/brokers/kafka/publisher.ts";
-import { silentLogger } from "../src/log.ts";
+import { silentLogger } from "@weather/log";
 
 const [messages = 20000, concurrency = 200, rounds = 2] = process.argv.slice(2).map(Number);
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
@@ -21,7 +21,13 @@ function percentile(sorted: number[], p: number): number {
 
 async function measure(client: KafkaClientName) {
   const publisher = new KafkaPublisher({
-    producer: createKafkaProducer(client, { clientId: `bench-${client}`, brokers, topic, partitions: 3, requestTimeoutMs: 10000 }),
+    producer: createKafkaProducer(client, {
+      clientId: `bench-${client}`,
+      brokers,
+      topic,
+      partitions: 3,
+      requestTimeoutMs: 10000,
+    }),
     lingerMs: 2,
     batchMaxMessages: 100,
     reconnectDelayMs: 200,
@@ -70,7 +76,9 @@ try {
     const order: KafkaClientName[] = round % 2 === 1 ? ["platformatic", "kafkajs"] : ["kafkajs", "platformatic"];
     for (const client of order) results.push({ round, ...(await measure(client)) });
   }
-  console.log(`Kafka clients on Bun ${Bun.version}: ${messages} messages, ${concurrency} concurrent publishers, acks=all, idempotent, linger 2 ms / 100 messages`);
+  console.log(
+    `Kafka clients on Bun ${Bun.version}: ${messages} messages, ${concurrency} concurrent publishers, acks=all, idempotent, linger 2 ms / 100 messages`,
+  );
   console.table(results);
 } finally {
   await admin.deleteTopics({ topics: [topic] }).catch(() => {});

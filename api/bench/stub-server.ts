@@ -1,7 +1,7 @@
 /** The API with both brokers stubbed in-process (they confirm at once): measures the HTTP, validation and envelope path. */
 import { createApp } from "../src/app.ts";
 import { createLifecycle } from "../src/lifecycle.ts";
-import { silentLogger } from "../src/log.ts";
+import { silentLogger } from "@weather/log";
 import { ApiMetrics } from "../src/observability/metrics.ts";
 import { FakeBroker } from "../test/support/fake-broker.ts";
 

@@ -7,7 +7,7 @@ import { metricsController } from "./http/metrics.ts";
 import { ingestController } from "./ingest/controller.ts";
 import { Ingest } from "./ingest/ingest.ts";
 import type { Lifecycle } from "./lifecycle.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "@weather/log";
 import type { ApiMetrics } from "./observability/metrics.ts";
 
 export interface AppOptions {

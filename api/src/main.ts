@@ -1,6 +1,6 @@
 import { ConfigError } from "@weather/config";
 import { loadApiConfig } from "./config.ts";
-import { createLogger } from "./log.ts";
+import { createLogger } from "@weather/log";
 import { startApi } from "./server.ts";
 
 let config: ReturnType<typeof loadApiConfig>;
@@ -14,7 +14,7 @@ try {
   throw error;
 }
 
-const logger = createLogger("api", config.LOG_LEVEL);
+const logger = createLogger(config.LOG_LEVEL, { service: "api" });
 const api = startApi(config, logger);
 
 // Exit 0 within 10 s: the grace period bounds the drain, this timer bounds the rest.

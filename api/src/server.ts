@@ -2,7 +2,7 @@ import { createApp } from "./app.ts";
 import { createBrokers } from "./brokers/index.ts";
 import type { ApiConfig } from "./config.ts";
 import { createLifecycle } from "./lifecycle.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "@weather/log";
 import { ApiMetrics } from "./observability/metrics.ts";
 
 export interface RunningApi {

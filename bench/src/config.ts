@@ -20,6 +20,8 @@ export const BenchConfig = Type.Object({
   DURATION_S: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
   /** Requests (= messages) per second for the open-loop scenarios. */
   RATE: Type.Integer({ minimum: 1, maximum: 200000, default: 1000 }),
+  /** Messages per request: 1 posts to /process (the original contract), more to /process/batch. */
+  BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 1 }),
   /** `max`: first rate tried, and the largest rate tried. */
   MAX_START_RATE: Type.Integer({ minimum: 1, default: 1000 }),
   MAX_LIMIT_RATE: Type.Integer({ minimum: 1, default: 40000 }),
@@ -34,8 +36,8 @@ export const BenchConfig = Type.Object({
   BENCH_CONSUMER_REPLICAS: Type.Integer({ minimum: 1, maximum: 8, default: 2 }),
   BENCH_KAFKA_PARTITIONS: Type.Integer({ minimum: 1, maximum: 64, default: 3 }),
   /** Logical DBs the bench owns in Valkey and Redis: its phases clear the layout keys there. */
-  BENCH_VALKEY_DB: Type.Integer({ minimum: 0, maximum: 15, default: 13 }),
-  BENCH_REDIS_DB: Type.Integer({ minimum: 0, maximum: 15, default: 13 }),
+  BENCH_VALKEY_DB: Type.Integer({ minimum: 0, maximum: 15, default: 15 }),
+  BENCH_REDIS_DB: Type.Integer({ minimum: 0, maximum: 15, default: 15 }),
   BENCH_API_PORT: Port(3400),
   /** Consumers listen on BENCH_CONSUMER_BASE_PORT + n. */
   BENCH_CONSUMER_BASE_PORT: Port(3410),

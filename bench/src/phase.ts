@@ -9,7 +9,7 @@ import { type Source, Stack } from "./stack.ts";
 import { PIPELINES, type PipelineName, type StoreReader, type StoreSnapshot } from "./stores.ts";
 
 export type LoadSpec =
-  | { kind: "vegeta"; ratePerS: number; durationS: number }
+  | { kind: "vegeta"; ratePerS: number; durationS: number; messagesPerRequest: number }
   | { kind: "locust"; users: number; spawnRate: number; durationS: number };
 
 export interface PhaseSpec {
@@ -33,7 +33,7 @@ export interface Sample {
 export interface PipelineOutcome {
   snapshot: StoreSnapshot;
   counted: number;
-  /** accepted - counted when positive: accepted by the API, never counted. */
+  /** accepted - counted when positive: accepted by the API, never counted (`accepted` is the phase's). */
   lost: number;
   /** counted - accepted when positive (e.g. a message one broker took before a 503). */
   extra: number;
@@ -48,11 +48,15 @@ export interface PhaseResult {
   names: { queue: string; topic: string; group: string; valkeyUrl: string; redisUrl: string };
   startedAt: string;
   load: HttpLoadResult;
+  /** Messages the API accepted in this phase (its own counter; the client's count if unavailable). */
+  accepted: number;
   samples: Sample[];
   pipelines: Record<PipelineName, PipelineOutcome>;
   apiMetrics: { acceptedTotal: number | null; partialPublishes: number | null };
   /** Seconds the load ran (wall clock). */
   loadWallS: number;
+  /** Set when a store's count went down during the phase: something else cleared the bench's DB. */
+  disturbed?: string;
 }
 
 export interface PhaseContext {
@@ -131,6 +135,8 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       REDIS_URL: names.redisUrl,
       // The consumers' own setting would otherwise override the URL above.
       STORE_URL: "",
+      // A phase lasts minutes; the default day of dedup keys would only fill the store.
+      DEDUP_TTL_SECONDS: "3600",
     },
   });
   const startedAt = new Date().toISOString();
@@ -148,9 +154,16 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     const loadStart = performance.now();
     const elapsedS = () => (performance.now() - loadStart) / 1000;
     let loadDone = false;
+    let disturbed: string | undefined;
     sampling = setInterval(async () => {
       const [counted, metrics] = await Promise.all([countedNow(ctx.readers), apiMetrics(stack.apiUrl)]);
       const t = elapsedS();
+      const previous = samples.at(-1);
+      for (const pipeline of PIPELINES) {
+        if (previous && counted[pipeline] < previous.counted[pipeline]) {
+          disturbed ??= `${pipeline} count fell from ${previous.counted[pipeline]} to ${counted[pipeline]} at ${t.toFixed(1)} s: another process cleared the bench's store DB; this phase's counts are not valid`;
+        }
+      }
       samples.push({ t, apiAccepted: sinceStart(metrics.acceptedTotal, before.acceptedTotal), counted });
       ctx.progress.line(
         `${spec.label} ${loadDone ? "drain" : "load"} ${t.toFixed(0)}s/${spec.load.durationS}s  accepted=${
@@ -170,7 +183,10 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
 
     const backlogAtStart = spec.consumersStoppedDuringLoad ? await countedNow(ctx.readers) : undefined;
     // Polling starts before the consumers do, so the first message they count is seen.
-    const draining = waitForDrain(ctx, load.accepted, performance.now());
+    // The API's count is the reference: a closed-loop client (Locust) stops with requests
+    // in flight that the API accepted but the client never saw answered.
+    const accepted = metrics.acceptedTotal ?? load.accepted;
+    const draining = waitForDrain(ctx, accepted, performance.now());
     if (spec.consumersStoppedDuringLoad) await stack.startConsumers();
     const drain = await draining;
     clearInterval(sampling);
@@ -182,12 +198,12 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       const outcome: PipelineOutcome = {
         snapshot,
         counted: snapshot.total,
-        lost: Math.max(0, load.accepted - snapshot.total),
-        extra: Math.max(0, snapshot.total - load.accepted),
+        lost: Math.max(0, accepted - snapshot.total),
+        extra: Math.max(0, snapshot.total - accepted),
         caughtUpAfterS: drain.caughtUpAfterS[pipeline],
       };
       if (backlogAtStart) {
-        const messages = load.accepted - backlogAtStart[pipeline];
+        const messages = accepted - backlogAtStart[pipeline];
         const first = drain.firstProgressAfterS[pipeline];
         const done = drain.caughtUpAfterS[pipeline];
         // From the first message counted to the last: consumer start-up is not drain time.
@@ -200,7 +216,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       }
       pipelines[pipeline] = outcome;
     }
-    return { spec, names, startedAt, load, samples, pipelines, apiMetrics: metrics, loadWallS };
+    return { spec, names, startedAt, load, accepted, samples, pipelines, apiMetrics: metrics, loadWallS, disturbed };
   } finally {
     if (sampling) clearInterval(sampling);
     await stack.close();
@@ -227,6 +243,7 @@ async function runLoad(ctx: PhaseContext, load: LoadSpec, apiUrl: string, phaseD
     url: `${apiUrl}/process`,
     ratePerS: load.ratePerS,
     durationS: load.durationS,
+    messagesPerRequest: load.messagesPerRequest,
     maxWorkers: ctx.config.LOAD_MAX_WORKERS,
     filePrefix: join(phaseDir, "vegeta-"),
   });

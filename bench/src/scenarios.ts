@@ -50,7 +50,8 @@ export async function runScenario(ctx: PhaseContext, name: ScenarioName): Promis
   const { config } = ctx;
   const replicas = { rabbitmq: config.BENCH_CONSUMER_REPLICAS, kafka: config.BENCH_CONSUMER_REPLICAS };
   const partitions = config.BENCH_KAFKA_PARTITIONS;
-  const rate = (ratePerS: number, durationS = config.DURATION_S) => ({ kind: "vegeta", ratePerS, durationS }) as const;
+  const rate = (ratePerS: number, durationS = config.DURATION_S) =>
+    ({ kind: "vegeta", ratePerS, durationS, messagesPerRequest: config.BATCH_SIZE }) as const;
   const phase = (spec: PhaseSpec) => runPhase(ctx, spec);
   const result: ScenarioResult = { name, description: DESCRIPTIONS[name], phases: [] };
 
@@ -143,7 +144,7 @@ async function searchMax(
       label: `max search ${ratePerS}/s`,
       replicas,
       partitions,
-      load: { kind: "vegeta", ratePerS, durationS: config.MAX_STEP_S },
+      load: { kind: "vegeta", ratePerS, durationS: config.MAX_STEP_S, messagesPerRequest: config.BATCH_SIZE },
     });
     result.phases.push(phase);
     const step: MaxStep = {

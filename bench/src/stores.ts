@@ -81,11 +81,18 @@ export class StoreReader {
   }
 
   /**
-   * Clears the layout's counters in the bench's own DB before a phase, so its counts
-   * are exactly that phase's. Dedup keys (seen:<id>) are left to expire: ids never repeat.
+   * Clears the layout's keys and the dedup keys (seen:<id>) in the bench's own DB before
+   * a phase, so its counts are exactly that phase's and a long series of runs does not
+   * pile up hundreds of thousands of dedup keys.
    */
   async reset(): Promise<void> {
     await this.client.del(...Object.values(KEYS));
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.client.scan(cursor, "MATCH", "seen:*", "COUNT", 5000);
+      if (keys.length > 0) await this.client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== "0");
   }
 
   async close(): Promise<void> {

@@ -42,7 +42,10 @@ export class InvalidMessageError extends ConsumerError {
   override readonly name = "InvalidMessageError";
   readonly code = "invalid_message";
   readonly retriable = false;
-  constructor(readonly reason: "not_json" | "invalid_envelope", detail: string) {
+  constructor(
+    readonly reason: "not_json" | "invalid_envelope",
+    detail: string,
+  ) {
     super(detail);
   }
 }

@@ -40,7 +40,11 @@ export async function sendMessages(
       next++;
       const country = pick(COUNTRIES);
       const weather = pick(WEATHER_SENT);
-      const body = JSON.stringify({ description: `Clima en ${pick(COUNTRIES)} ${1 + Math.floor(Math.random() * 100)}`, country, weather });
+      const body = JSON.stringify({
+        description: `Clima en ${pick(COUNTRIES)} ${1 + Math.floor(Math.random() * 100)}`,
+        country,
+        weather,
+      });
       try {
         const response = await fetch(`${apiUrl}/process`, {
           method: "POST",

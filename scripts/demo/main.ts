@@ -7,7 +7,7 @@
  * settings (.env.example / .env): API_PORT, VALKEY_URL, REDIS_URL, ...
  */
 import Valkey from "iovalkey";
-import { readSnapshot, type StoreSnapshot } from "../../consumers/src/store/snapshot.ts";
+import { readSnapshot, type StoreSnapshot } from "@weather/store";
 import { sendMessages } from "./load.ts";
 import { delta, type PipelineRun, renderTable } from "./report.ts";
 import { loadStackEnv, portOpen, run } from "./stack.ts";
@@ -61,7 +61,8 @@ try {
     sent = count;
   });
   const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-  while ((drained.valkey === undefined || drained.redis === undefined) && performance.now() < deadline) await Bun.sleep(50);
+  while ((drained.valkey === undefined || drained.redis === undefined) && performance.now() < deadline)
+    await Bun.sleep(50);
   await Bun.sleep(300); // one more look: anything counted twice would show now
   watching = false;
   await watcher;

@@ -1,5 +1,5 @@
-import { LATENCY_FIELDS, latencyPercentile } from "../../consumers/src/store/layout.ts";
-import type { StoreSnapshot } from "../../consumers/src/store/snapshot.ts";
+import { LATENCY_FIELDS, latencyPercentile } from "@weather/store";
+import type { StoreSnapshot } from "@weather/store";
 import type { LoadResult } from "./load.ts";
 
 /** What one pipeline did during the demo: the store's counters now minus before. */
@@ -39,25 +39,38 @@ export function renderTable(load: LoadResult, valkey: PipelineRun, redis: Pipeli
   row("accepted by the API", fmt(load.accepted), "", "");
   row("counted", fmt(load.accepted), fmt(valkey.counted.total), fmt(redis.counted.total));
   for (const country of Object.keys(load.countries).sort()) {
-    row(`  country ${country}`, fmt(load.countries[country] ?? 0), fmt(valkey.counted.countries[country] ?? 0), fmt(redis.counted.countries[country] ?? 0));
+    row(
+      `  country ${country}`,
+      fmt(load.countries[country] ?? 0),
+      fmt(valkey.counted.countries[country] ?? 0),
+      fmt(redis.counted.countries[country] ?? 0),
+    );
   }
   for (const weather of Object.keys(load.weathers).sort()) {
-    row(`  weather ${weather}`, fmt(load.weathers[weather] ?? 0), fmt(valkey.counted.weathers[weather] ?? 0), fmt(redis.counted.weathers[weather] ?? 0));
+    row(
+      `  weather ${weather}`,
+      fmt(load.weathers[weather] ?? 0),
+      fmt(valkey.counted.weathers[weather] ?? 0),
+      fmt(redis.counted.weathers[weather] ?? 0),
+    );
   }
   row("duplicates skipped", "", fmt(valkey.counted.duplicates), fmt(redis.counted.duplicates));
   row("dead-lettered", "", fmt(valkey.counted.deadLettered), fmt(redis.counted.deadLettered));
   for (const p of [50, 95, 99]) {
     row(`end-to-end latency p${p}`, "", latency(valkey.counted.latencyMs, p), latency(redis.counted.latencyMs, p));
   }
-  const elapsed = (run: PipelineRun) => (run.drainedAfterMs === undefined ? "not drained" : `${(run.drainedAfterMs / 1000).toFixed(2)} s`);
-  const rate = (run: PipelineRun) => (run.drainedAfterMs === undefined ? "-" : `${fmt(Math.round(run.counted.total / (run.drainedAfterMs / 1000)))}/s`);
+  const elapsed = (run: PipelineRun) =>
+    run.drainedAfterMs === undefined ? "not drained" : `${(run.drainedAfterMs / 1000).toFixed(2)} s`;
+  const rate = (run: PipelineRun) =>
+    run.drainedAfterMs === undefined ? "-" : `${fmt(Math.round(run.counted.total / (run.drainedAfterMs / 1000)))}/s`;
   const sendSeconds = (load.finishedAt - load.startedAt) / 1000;
   row("elapsed (first request -> all counted)", `${sendSeconds.toFixed(2)} s`, elapsed(valkey), elapsed(redis));
   row("messages/s", `${fmt(Math.round(load.accepted / sendSeconds))}/s`, rate(valkey), rate(redis));
 
   const header: [string, string, string, string] = ["", "sent", "RabbitMQ -> Valkey", "Kafka -> Redis"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("   ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("   ");
   const rule = "-".repeat(widths.reduce((a, b) => a + b + 3, -3));
   return [line(header), rule, ...rows.map(line), rule].join("\n");
 }

@@ -33,17 +33,18 @@ export function fixturePhase(): PhaseResult {
       label: "rate 200/s",
       replicas: { rabbitmq: 2, kafka: 2 },
       partitions: 3,
-      load: { kind: "vegeta", ratePerS: 200, durationS: 5 },
+      load: { kind: "vegeta", ratePerS: 200, durationS: 5, messagesPerRequest: 1 },
     },
     names: {
       queue: "q",
       topic: "t",
       group: "g",
-      valkeyUrl: "redis://127.0.0.1:6380/14",
-      redisUrl: "redis://127.0.0.1:6379/14",
+      valkeyUrl: "redis://127.0.0.1:6380/9",
+      redisUrl: "redis://127.0.0.1:6379/9",
     },
     startedAt: "2026-01-01T00:00:00.000Z",
     load,
+    accepted: 999,
     samples,
     pipelines: {
       "rabbitmq-valkey": {

@@ -49,6 +49,15 @@ describe("report", () => {
     expect(targetChecks(scenario).every((check) => check.met === false)).toBe(true);
   });
 
+  test("a phase whose store DB was cleared by someone else is flagged in the report", () => {
+    const { scenario, info } = fixtureScenario();
+    const phase = scenario.phases[0];
+    if (!phase) throw new Error("fixture has no phase");
+    expect(renderMarkdown(scenario, info)).not.toContain("**Warning:**");
+    phase.disturbed = "rabbitmq-valkey count fell from 10 to 2 at 3.0 s";
+    expect(renderMarkdown(scenario, info)).toContain("**Warning:** rabbitmq-valkey count fell from 10 to 2 at 3.0 s.");
+  });
+
   test("raw per-request CSV has one row per request", async () => {
     const csv = await Bun.file(join(dir, "phases/rate/http-requests.csv")).text();
     expect(csv.trim().split("\n")).toHaveLength(1001);

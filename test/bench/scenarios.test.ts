@@ -10,9 +10,9 @@ import type { ScenarioResult } from "../../bench/src/scenarios.ts";
 /**
  * Short runs of every scenario against the real native stack: each must finish, count
  * every accepted message exactly once at a low rate, and its report must hold what the
- * stores hold. Logical DB 14 of each store and ports 3500-3519 belong to this file.
+ * stores hold. Logical DB 9 of each store and ports 3500-3519 belong to this file.
  */
-const DB = 14;
+const DB = 9;
 const VALKEY_URL = process.env.VALKEY_URL ?? "redis://127.0.0.1:6380";
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const reportsDir = mkdtempSync(join(tmpdir(), "bench-scenarios-"));
@@ -68,17 +68,20 @@ async function storeNow(url: string) {
 /** Every accepted message counted once in each store, and the report says so. */
 function expectExact(phase: PhaseResult, markdown: string) {
   expect(phase.load.accepted).toBeGreaterThan(0);
-  expect(phase.apiMetrics.acceptedTotal).toBe(phase.load.accepted);
+  expect(phase.accepted).toBe(phase.apiMetrics.acceptedTotal as number);
+  if (phase.load.generator === "vegeta") expect(phase.accepted).toBe(phase.load.accepted);
+  // Locust stops with requests in flight: the API may have accepted a few it never saw answered.
+  else expect(phase.accepted - phase.load.accepted).toBeWithin(0, 21);
   for (const pipeline of ["rabbitmq-valkey", "kafka-redis"] as const) {
     const outcome = phase.pipelines[pipeline];
     expect({ pipeline, counted: outcome.counted, duplicates: outcome.snapshot.duplicates }).toEqual({
       pipeline,
-      counted: phase.load.accepted,
+      counted: phase.accepted,
       duplicates: 0,
     });
     const countrySum = Object.values(outcome.snapshot.countries).reduce((a, b) => a + b, 0);
     expect(countrySum).toBe(outcome.counted);
-    expect(markdown).toContain(`| ${pipeline} | ${phase.load.accepted} | ${outcome.counted} | ${outcome.lost} |`);
+    expect(markdown).toContain(`| ${pipeline} | ${phase.accepted} | ${outcome.counted} | ${outcome.lost} |`);
   }
   expect(phase.pipelines["rabbitmq-valkey"].snapshot.countries).toEqual(
     phase.pipelines["kafka-redis"].snapshot.countries,
@@ -144,7 +147,7 @@ describe("bench scenarios (short)", () => {
     for (const pipeline of ["rabbitmq-valkey", "kafka-redis"] as const) {
       const backlog = phase.pipelines[pipeline].backlog;
       // Nothing was counted while the consumers were stopped: the whole load was backlog.
-      expect(backlog?.messages).toBe(phase.load.accepted);
+      expect(backlog?.messages).toBe(phase.accepted);
       expect(backlog?.drainRatePerS).toBeGreaterThan(0);
     }
     await expectStoresMatch(phase);

@@ -1,14 +1,7 @@
+import { deadLetterName, rabbitmqQueueArguments } from "@weather/schema";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
-import type { Logger } from "../log.ts";
+import type { Logger } from "@weather/log";
 import { BrokerError, type BrokerPublisher, describeError, type OutboundMessage, settleWithin } from "./types.ts";
-
-/**
- * Queue arguments shared with the RabbitMQ consumer: RabbitMQ refuses a second
- * declaration with different arguments, so both sides must declare exactly these.
- */
-export function queueArguments(queue: string): Record<string, string> {
-  return { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": `${queue}.dlq` };
-}
 
 export interface RabbitMqOptions {
   url: string;
@@ -105,7 +98,8 @@ export class RabbitMqPublisher implements BrokerPublisher {
     const { url, queue, logger } = this.options;
     let connection: ChannelModel | undefined;
     try {
-      connection = await amqp.connect(url);
+      // Confirms are awaited by HTTP requests: send each frame at once rather than wait for Nagle's delay.
+      connection = await amqp.connect(url, { noDelay: true });
       connection.on("error", (error: Error) => logger.warn("rabbitmq: connection error", { error: error.message }));
       connection.on("close", () => this.onConnectionLost(connection));
       connection.on("blocked", (reason: string) => {
@@ -124,8 +118,8 @@ export class RabbitMqPublisher implements BrokerPublisher {
       channel.on("close", () => {
         if (this.channel === channel) void connection?.close().catch(() => {});
       });
-      await channel.assertQueue(queue, { durable: true, arguments: queueArguments(queue) });
-      await channel.assertQueue(`${queue}.dlq`, { durable: true });
+      await channel.assertQueue(queue, { durable: true, arguments: rabbitmqQueueArguments(queue) });
+      await channel.assertQueue(deadLetterName(queue), { durable: true });
       if (this.closing) {
         await connection.close();
         return;

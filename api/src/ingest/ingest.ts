@@ -1,7 +1,7 @@
 import { type Envelope, encodeEnvelope } from "@weather/schema";
 import type { BrokerName, BrokerPublisher, OutboundMessage } from "../brokers/types.ts";
 import { BrokerUnavailableError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "@weather/log";
 import type { ApiMetrics } from "../observability/metrics.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 
@@ -42,10 +42,6 @@ export class Ingest {
 
   constructor(private readonly options: IngestOptions) {
     this.deadlines = new DeadlineQueue(options.publishTimeoutMs, (publish) => this.timeOut(publish));
-  }
-
-  isReady(): boolean {
-    return this.options.rabbitmq.isUp() && this.options.kafka.isUp();
   }
 
   publish(envelopes: readonly Envelope[]): Promise<void> {

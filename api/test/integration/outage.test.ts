@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { post, validMessage } from "../support/app.ts";
 import { KAFKA_BROKERS, RABBITMQ_URL, readQueue, readTopic, waitFor } from "../support/brokers.ts";
 import { cleanupAfterAll, realApp } from "../support/real-app.ts";
-import { TcpProxy } from "../support/tcp-proxy.ts";
+import { kafkaAdvertisedPortRewrite, TcpProxy } from "../support/tcp-proxy.ts";
 
 cleanupAfterAll();
 
@@ -45,9 +45,46 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
     }
   }, 60_000);
 
-  test("Kafka unreachable: 503 and not ready, then both recover when it is back", async () => {
-    // Kafka clients talk to the address the broker advertises after bootstrapping,
-    // so the proxy stands in for the bootstrap address: closed first, opened later.
+  test("Kafka cut mid-flight: 503 and not ready, then both recover when it is back", async () => {
+    const host = kafkaHost ?? "127.0.0.1";
+    const brokerPort = Number(kafkaPort ?? 9092);
+    const proxy = new TcpProxy({ host, port: brokerPort }, 0, kafkaAdvertisedPortRewrite(host, brokerPort)).start();
+    const { app, topic, close, kafka } = await realApp(client, {
+      KAFKA_BROKERS: `${host}:${proxy.port}`,
+      BROKER_RECONNECT_MS: "100",
+      KAFKA_HEALTH_CHECK_INTERVAL_MS: "200",
+      PUBLISH_TIMEOUT_MS: "2000",
+    });
+    try {
+      const first = await app.handle(post("/process", validMessage));
+      expect(first.status).toBe(202);
+      const { id: before } = (await first.json()) as { id: string };
+
+      proxy.cut();
+      const refused = await app.handle(post("/process", validMessage));
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).not.toBeNull();
+      await waitFor(() => !kafka.isUp(), 5000, "the API to notice the outage");
+      const ready = await app.handle(readyz());
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ ready: false, brokers: { rabbitmq: "up", kafka: "down" } });
+
+      proxy.start();
+      await waitFor(async () => (await app.handle(readyz())).status === 200, 15000, "readiness after recovery");
+      const accepted = await app.handle(post("/process", validMessage));
+      expect(accepted.status).toBe(202);
+      const { id: after } = (await accepted.json()) as { id: string };
+      const keys = (await readTopic(topic, 2)).map((m) => m.key);
+      expect(keys).toContain(before);
+      expect(keys).toContain(after);
+    } finally {
+      await close();
+      proxy.stop();
+    }
+  }, 60_000);
+
+  test("Kafka unreachable at start: 503 and not ready, then both recover when it is back", async () => {
+    // The proxy stands in for the bootstrap address: closed first, opened later.
     const port = await TcpProxy.freePort();
     const proxy = new TcpProxy({ host: kafkaHost ?? "127.0.0.1", port: Number(kafkaPort ?? 9092) }, port);
     const { app, topic, close, rabbitmq, kafka } = await realApp(

@@ -31,8 +31,12 @@ test("SIGTERM: not ready, in-flight requests finish with 202, exit 0 within 10 s
     const send = (body: string) =>
       fetch(`${base}/process`, { method: "POST", headers: { "content-type": "application/json" }, body });
 
-    const oversized = JSON.stringify({ ...validMessage, description: "x".repeat(16384) });
+    // 16 KiB + 1 byte: valid JSON padded with white space.
+    const json = JSON.stringify(validMessage);
+    const oversized = json + " ".repeat(16385 - Buffer.byteLength(json));
+    expect(Buffer.byteLength(oversized)).toBe(16385);
     expect((await send(oversized)).status).toBe(413);
+    expect((await send(oversized.slice(0, -1))).status).toBe(202);
 
     const inFlight = Array.from({ length: 50 }, () => send(JSON.stringify(validMessage)));
     await Bun.sleep(5);

@@ -42,13 +42,15 @@ test("Swagger UI renders /process and its schema with every outside request bloc
   const response = await page.goto(`http://127.0.0.1:${server.port}/swagger`);
   expect(response?.status()).toBe(200);
 
-  const operation = page.locator("#operations-ingest-postProcess, .opblock-post:has(.opblock-summary-path[data-path='/process'])").first();
+  const operation = page
+    .locator("#operations-ingest-postProcess, .opblock-post:has(.opblock-summary-path[data-path='/process'])")
+    .first();
   await operation.waitFor({ state: "visible", timeout: 20000 });
   await operation.locator(".opblock-summary").first().click();
   const body = operation.locator(".opblock-body");
   await body.waitFor({ state: "visible", timeout: 10000 });
   // The request body example and the responses table come from the shared schema.
-  expect(await body.locator(".microlight").first().innerText()).toContain("Lluvioso");
+  expect(await body.locator(".microlight").first().textContent()).toContain("Lluvioso");
   for (const status of ["202", "400", "413", "415", "503"]) {
     expect(await body.locator(`tr.response[data-code='${status}']`).count()).toBe(1);
   }
@@ -57,7 +59,7 @@ test("Swagger UI renders /process and its schema with every outside request bloc
   const model = body.locator(".model-box").first();
   await model.waitFor({ state: "visible", timeout: 10000 });
   for (const expandable of await model.locator(".model-toggle.collapsed").all()) await expandable.click();
-  const text = await model.innerText();
+  const text = (await model.textContent()) ?? "";
   for (const field of ["description", "country", "weather", "id"]) expect(text).toContain(field);
 
   expect(blocked).toEqual([]);

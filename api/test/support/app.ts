@@ -1,6 +1,6 @@
 import { createApp } from "../../src/app.ts";
 import { createLifecycle } from "../../src/lifecycle.ts";
-import { silentLogger } from "../../src/log.ts";
+import { silentLogger } from "@weather/log";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
 import { FakeBroker } from "./fake-broker.ts";
 

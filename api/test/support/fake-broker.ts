@@ -5,7 +5,6 @@ export class FakeBroker implements BrokerPublisher {
   up = true;
   mode: "confirm" | "fail" | "hang" = "confirm";
   readonly received: OutboundMessage[] = [];
-  closeCalls = 0;
   constructor(
     readonly name: BrokerName,
     private readonly keep = true,
@@ -20,7 +19,5 @@ export class FakeBroker implements BrokerPublisher {
     if (this.mode === "hang") return new Promise(() => {});
     return Promise.resolve();
   }
-  async close(): Promise<void> {
-    this.closeCalls++;
-  }
+  async close(): Promise<void> {}
 }

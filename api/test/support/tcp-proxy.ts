@@ -2,6 +2,9 @@ import type { Socket, TCPSocketListener } from "bun";
 
 type ClientData = { upstream?: Socket<unknown>; pending: Uint8Array[] };
 
+/** Per-connection rewrite of what the broker sends back (chunks in, chunks out). */
+export type ResponseTransform = (chunk: Uint8Array) => Uint8Array[];
+
 /**
  * A TCP proxy in front of a real broker that a test can cut (every connection
  * closed, nothing listening) and restore on the same port: a broker outage
@@ -16,6 +19,7 @@ export class TcpProxy {
   constructor(
     private readonly target: { host: string; port: number },
     port = 0,
+    private readonly responseTransform?: (proxyPort: number) => ResponseTransform,
   ) {
     this.port = port;
   }
@@ -30,12 +34,14 @@ export class TcpProxy {
 
   start(): this {
     const { target, sockets, upstreams } = this;
+    const proxy = this;
     const listener = Bun.listen<ClientData>({
       hostname: "127.0.0.1",
       port: this.port,
       socket: {
         open(client) {
           client.data = { pending: [] };
+          const transform = proxy.responseTransform?.(proxy.port);
           sockets.add(client);
           void Bun.connect({
             hostname: target.host,
@@ -48,7 +54,8 @@ export class TcpProxy {
                 client.data.pending = [];
               },
               data(_upstream, chunk) {
-                client.write(chunk);
+                if (transform === undefined) client.write(chunk);
+                else for (const out of transform(chunk)) client.write(out);
               },
               close(upstream) {
                 upstreams.delete(upstream);
@@ -91,4 +98,40 @@ export class TcpProxy {
   stop(): void {
     this.cut();
   }
+}
+
+/**
+ * Kafka clients connect to the address a broker advertises in its Metadata
+ * responses, which would bypass the proxy after bootstrapping. This transform
+ * reassembles the broker's size-prefixed response frames and replaces the
+ * advertised port (a fixed-width int32 right after the host string) with the
+ * proxy's, so every connection of the client goes through the proxy.
+ */
+export function kafkaAdvertisedPortRewrite(host: string, brokerPort: number): (proxyPort: number) => ResponseTransform {
+  const pattern = Buffer.concat([Buffer.from(host), int32(brokerPort)]);
+  return (proxyPort) => {
+    const replacement = int32(proxyPort);
+    let buffered = Buffer.alloc(0);
+    return (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const frames: Uint8Array[] = [];
+      while (buffered.length >= 4) {
+        const size = buffered.readInt32BE(0);
+        if (buffered.length < 4 + size) break;
+        const frame = Buffer.from(buffered.subarray(0, 4 + size));
+        buffered = buffered.subarray(4 + size);
+        for (let at = frame.indexOf(pattern); at !== -1; at = frame.indexOf(pattern, at + pattern.length)) {
+          replacement.copy(frame, at + host.length);
+        }
+        frames.push(frame);
+      }
+      return frames;
+    };
+  };
+}
+
+function int32(value: number): Buffer {
+  const bytes = Buffer.alloc(4);
+  bytes.writeInt32BE(value);
+  return bytes;
 }

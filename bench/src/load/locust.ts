@@ -103,6 +103,7 @@ export async function runLocust(options: LocustOptions): Promise<HttpLoadResult>
     generator: "locust",
     targetRatePerS: null,
     durationS: options.durationS,
+    messagesPerRequest: 1,
     scheduled: sent,
     sent,
     accepted: sent - failed,

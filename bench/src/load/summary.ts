@@ -17,11 +17,14 @@ export interface SecondSample {
   p99Ms: number | null;
 }
 
+/** Counts are in messages (a batch request carries `messagesPerRequest`); statuses and latencies are per request. */
 export interface HttpLoadResult {
   generator: "vegeta" | "locust";
+  /** Messages per second asked for. */
   targetRatePerS: number | null;
   durationS: number;
-  /** Requests the schedule asked for; more than `sent` when the generator ran out of workers. */
+  messagesPerRequest: number;
+  /** Messages the schedule asked for; more than `sent` when the generator ran out of workers. */
   scheduled: number;
   sent: number;
   accepted: number;
@@ -53,8 +56,14 @@ export function histogram(sortedMs: ArrayLike<number>, bounds: number[]): { uppe
 
 export function summariseRequests(
   requests: RequestOutcome[],
-  meta: { targetRatePerS: number | null; durationS: number; generator: "vegeta" | "locust" },
+  meta: {
+    targetRatePerS: number | null;
+    durationS: number;
+    generator: "vegeta" | "locust";
+    messagesPerRequest?: number;
+  },
 ): HttpLoadResult {
+  const m = meta.messagesPerRequest ?? 1;
   const statusCounts: Record<string, number> = {};
   const bySecond = new Map<number, { sent: number; accepted: number; failed: number; latencies: number[] }>();
   const all = new Float64Array(requests.length);
@@ -68,12 +77,12 @@ export function summariseRequests(
       bucket = { sent: 0, accepted: 0, failed: 0, latencies: [] };
       bySecond.set(second, bucket);
     }
-    bucket.sent++;
+    bucket.sent += m;
     bucket.latencies.push(request.latencyMs);
     if (request.ok) {
-      accepted++;
-      bucket.accepted++;
-    } else bucket.failed++;
+      accepted += m;
+      bucket.accepted += m;
+    } else bucket.failed += m;
   });
   all.sort();
   const perSecond = [...bySecond.entries()]
@@ -93,10 +102,11 @@ export function summariseRequests(
     generator: meta.generator,
     targetRatePerS: meta.targetRatePerS,
     durationS: meta.durationS,
-    scheduled: meta.targetRatePerS === null ? requests.length : Math.round(meta.targetRatePerS * meta.durationS),
-    sent: requests.length,
+    messagesPerRequest: m,
+    scheduled: meta.targetRatePerS === null ? requests.length * m : Math.round(meta.targetRatePerS * meta.durationS),
+    sent: requests.length * m,
     accepted,
-    failed: requests.length - accepted,
+    failed: requests.length * m - accepted,
     achievedRatePerS: accepted / meta.durationS,
     statusCounts,
     latencyMs:

@@ -5,8 +5,11 @@ import { type HttpLoadResult, summariseRequests } from "./summary.ts";
 export interface VegetaOptions {
   bin: string;
   url: string;
+  /** Messages per second; requests per second is this over messagesPerRequest. */
   ratePerS: number;
   durationS: number;
+  /** 1: POST /process; more: POST /process/batch with that many messages per request. */
+  messagesPerRequest?: number;
   maxWorkers: number;
   /** Files of this run: targets, raw results (removed after decoding) and the per-request CSV kept. */
   filePrefix: string;
@@ -28,12 +31,23 @@ function timestampNs(text: string): bigint {
 export async function runVegeta(options: VegetaOptions): Promise<HttpLoadResult> {
   const targetsFile = `${options.filePrefix}targets.jsonl`;
   const resultsFile = `${options.filePrefix}results.bin`;
-  const targets = prepareMessages().map((message) =>
+  const m = options.messagesPerRequest ?? 1;
+  const requestRate = Math.max(1, Math.round(options.ratePerS / m));
+  const url = m === 1 ? options.url : `${options.url}/batch`;
+  const messages = prepareMessages();
+  const bodies =
+    m === 1
+      ? messages.map((message) => message.body)
+      : Array.from({ length: 256 }, (_, i) => {
+          const batch = Array.from({ length: m }, (_, j) => messages[(i * m + j) % messages.length]?.body);
+          return `[${batch.join(",")}]`;
+        });
+  const targets = bodies.map((body) =>
     JSON.stringify({
       method: "POST",
-      url: options.url,
+      url,
       header: { "Content-Type": ["application/json"] },
-      body: Buffer.from(message.body).toString("base64"),
+      body: Buffer.from(body).toString("base64"),
     }),
   );
   await Bun.write(targetsFile, `${targets.join("\n")}\n`);
@@ -43,7 +57,7 @@ export async function runVegeta(options: VegetaOptions): Promise<HttpLoadResult>
       "attack",
       "-format=json",
       `-targets=${targetsFile}`,
-      `-rate=${options.ratePerS}/s`,
+      `-rate=${requestRate}/s`,
       `-duration=${options.durationS}s`,
       `-max-workers=${options.maxWorkers}`,
       "-workers=200",
@@ -80,7 +94,7 @@ export async function runVegeta(options: VegetaOptions): Promise<HttpLoadResult>
 
   let startNs = rows[0]?.tsNs ?? 0n;
   for (const row of rows) if (row.seq === 0 || row.tsNs < startNs) startNs = row.tsNs;
-  const intervalNs = 1e9 / options.ratePerS;
+  const intervalNs = 1e9 / requestRate;
   const requests = rows.map((row) => {
     const dueOffsetMs = (row.seq * intervalNs) / 1e6;
     const sentOffsetMs = Number(row.tsNs - startNs) / 1e6;
@@ -94,8 +108,9 @@ export async function runVegeta(options: VegetaOptions): Promise<HttpLoadResult>
     };
   });
   return summariseRequests(requests, {
-    targetRatePerS: options.ratePerS,
+    targetRatePerS: requestRate * m,
     durationS: options.durationS,
     generator: "vegeta",
+    messagesPerRequest: m,
   });
 }

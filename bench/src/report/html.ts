@@ -60,6 +60,7 @@ function phaseSection(phase: PhaseResult): string {
   const disagreeing = countries.filter((c) => !c.agree).length;
   return `<section>
 <h2>${escapeHtml(phase.spec.label)} <code>${id}</code></h2>
+${phase.disturbed ? `<p><strong>Warning:</strong> ${escapeHtml(phase.disturbed)}.</p>` : ""}
 <p>Consumers: ${phase.spec.replicas.rabbitmq} RabbitMQ + ${phase.spec.replicas.kafka} Kafka replicas; Kafka partitions: ${phase.spec.partitions}.</p>
 <h3>HTTP</h3>
 ${table(
@@ -71,7 +72,8 @@ ${table(
     "sent",
     "accepted",
     "failed",
-    "statuses",
+    "msgs/request",
+    "statuses (requests)",
     "p50 ms",
     "p90 ms",
     "p99 ms",
@@ -87,6 +89,7 @@ ${table(
       load.sent,
       load.accepted,
       load.failed,
+      load.messagesPerRequest,
       Object.entries(load.statusCounts)
         .map(([k, v]) => `${k}: ${v}`)
         .join(", "),
@@ -102,7 +105,7 @@ ${table(
 ${table(
   [
     "pipeline",
-    "accepted",
+    "accepted (API)",
     "counted",
     "lost",
     "extra",
@@ -118,7 +121,7 @@ ${table(
     const e2e = e2ePercentiles(phase, p);
     return [
       p,
-      load.accepted,
+      phase.accepted,
       o.counted,
       o.lost,
       o.extra,

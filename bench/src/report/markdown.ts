@@ -24,6 +24,7 @@ function phaseSection(phase: PhaseResult): string {
   const latency = load.latencyMs;
   const parts = [
     `## ${phase.spec.label} (\`${phase.spec.id}\`)`,
+    ...(phase.disturbed ? [`**Warning:** ${phase.disturbed}.`, ""] : []),
     `Consumers: ${phase.spec.replicas.rabbitmq} RabbitMQ + ${phase.spec.replicas.kafka} Kafka replicas; Kafka partitions: ${phase.spec.partitions}; queue/topic \`${phase.names.queue}\`.`,
     "",
     "### HTTP (load generator)",
@@ -36,7 +37,8 @@ function phaseSection(phase: PhaseResult): string {
         "sent",
         "accepted",
         "failed",
-        "statuses",
+        "msgs/request",
+        "statuses (requests)",
         "p50 ms",
         "p90 ms",
         "p99 ms",
@@ -52,6 +54,7 @@ function phaseSection(phase: PhaseResult): string {
           load.sent,
           load.accepted,
           load.failed,
+          load.messagesPerRequest,
           Object.entries(load.statusCounts)
             .map(([k, v]) => `${k}: ${v}`)
             .join(", "),
@@ -70,7 +73,7 @@ function phaseSection(phase: PhaseResult): string {
     table(
       [
         "pipeline",
-        "accepted",
+        "accepted (API)",
         "counted",
         "lost",
         "extra",
@@ -88,7 +91,7 @@ function phaseSection(phase: PhaseResult): string {
         const e2e = e2ePercentiles(phase, pipeline);
         return [
           pipeline,
-          load.accepted,
+          phase.accepted,
           o.counted,
           o.lost,
           o.extra,

@@ -52,6 +52,7 @@ export function summaryLines(dir: string, scenario: ScenarioResult): string[] {
       const p99 = e2e.p99 === null || e2e.p99 === undefined ? "n/a" : Number.isFinite(e2e.p99) ? e2e.p99 : ">10000";
       return `${p} counted ${o.counted} lost ${o.lost} dup ${o.snapshot.duplicates} e2e p99 ${p99} ms${drain}`;
     });
+    if (phase.disturbed) lines.push(`  ${phase.spec.id}: WARNING ${phase.disturbed}`);
     lines.push(
       `  ${phase.spec.id}: accepted ${load.accepted}/${load.sent} (${round(load.achievedRatePerS, 0)}/s), HTTP p99 ${round(
         load.latencyMs?.p99,

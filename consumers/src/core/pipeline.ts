@@ -1,8 +1,8 @@
 import { ConsumerError } from "../errors.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "@weather/log";
 import type { ConsumerMetrics } from "../metrics.ts";
-import type { CountStore } from "../store/count-store.ts";
 import type { Delivery, Source } from "../sources/source.ts";
+import type { CountStore } from "../store/count-store.ts";
 import { classifyBatch } from "./classify.ts";
 
 export interface PipelineOptions {
@@ -160,7 +160,8 @@ export class CountingPipeline<D extends Delivery> {
   async #process(taken: D[]): Promise<void> {
     // Deliveries a rebalance made stale come again from the broker; settling them here could even move an offset back.
     const batch = taken.filter((delivery) => !this.source.isStale(delivery));
-    if (batch.length < taken.length) this.log.info("skipped deliveries fetched before a rebalance", { deliveries: taken.length - batch.length });
+    if (batch.length < taken.length)
+      this.log.info("skipped deliveries fetched before a rebalance", { deliveries: taken.length - batch.length });
     if (batch.length === 0) return;
     const countedAt = Date.now();
     const { valid, acceptedAt, bad } = classifyBatch(batch, countedAt);

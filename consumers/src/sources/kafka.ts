@@ -1,12 +1,6 @@
-import {
-  Admin,
-  Consumer,
-  type Message,
-  type MessagesStream,
-  ProduceAcks,
-  Producer,
-} from "@platformatic/kafka";
+import { Admin, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from "@platformatic/kafka";
 import { SourceLostError, SourceSettleError } from "../errors.ts";
+import { deadLetterName } from "@weather/schema";
 import type { DeadLetter, Delivery, Source } from "./source.ts";
 
 export interface KafkaDelivery extends Delivery {
@@ -26,8 +20,6 @@ export interface KafkaSourceOptions {
   /** Messages the client may hold before the core takes them. */
   bufferedMessages: number;
 }
-
-export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
 
 /** Bound on waiting for an offset commit; a commit lost in a rebalance must not stall the pipeline. */
 const COMMIT_TIMEOUT_MS = 5000;
@@ -76,7 +68,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
   /** Creates the topic (KAFKA_TOPIC_PARTITIONS partitions) and its DLQ when missing; another replica or the API may race us. */
   async #ensureTopics(): Promise<void> {
     const admin = this.#required(this.#admin);
-    const wanted = [this.options.topic, deadLetterTopic(this.options.topic)];
+    const wanted = [this.options.topic, deadLetterName(this.options.topic)];
     for (let attempt = 0; ; attempt++) {
       const existing = new Set(await admin.listTopics());
       const missing = wanted.filter((topic) => !existing.has(topic));
@@ -132,7 +124,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
 
   async deadLetter(items: readonly DeadLetter<KafkaDelivery>[]): Promise<void> {
     const producer = this.#required(this.#producer);
-    const topic = deadLetterTopic(this.options.topic);
+    const topic = deadLetterName(this.options.topic);
     try {
       await producer.send({
         messages: items.map(({ delivery, reason, detail }) => ({
@@ -164,7 +156,10 @@ export class KafkaSource implements Source<KafkaDelivery> {
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no commit confirmation in ${COMMIT_TIMEOUT_MS} ms`)), COMMIT_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`no commit confirmation in ${COMMIT_TIMEOUT_MS} ms`)),
+        COMMIT_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([Promise.all([...lastByPartition.values()].map((d) => d.message.commit())), timeout]);

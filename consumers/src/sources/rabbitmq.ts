@@ -1,3 +1,4 @@
+import { deadLetterName, rabbitmqQueueArguments } from "@weather/schema";
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import { SourceLostError, SourceSettleError } from "../errors.ts";
 import type { DeadLetter, Delivery, Source } from "./source.ts";
@@ -13,13 +14,6 @@ export interface RabbitSourceOptions {
   /** Shown in the management UI's connection list. */
   connectionName: string;
 }
-
-/** Queue arguments, identical to the API's declaration (RabbitMQ refuses a mismatch). */
-export function queueArguments(queue: string): Record<string, string> {
-  return { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": deadLetterQueue(queue) };
-}
-
-export const deadLetterQueue = (queue: string): string => `${queue}.dlq`;
 
 /**
  * RabbitMQ adapter: competing consumers on one durable queue, manual acknowledgements.
@@ -49,8 +43,8 @@ export class RabbitSource implements Source<RabbitDelivery> {
     this.#connection = await amqp.connect(url, { clientProperties: { connection_name: connectionName } });
     this.#consume = await this.#connection.createChannel();
     this.#publish = await this.#connection.createConfirmChannel();
-    await this.#consume.assertQueue(deadLetterQueue(queue), { durable: true });
-    await this.#consume.assertQueue(queue, { durable: true, arguments: queueArguments(queue) });
+    await this.#consume.assertQueue(deadLetterName(queue), { durable: true });
+    await this.#consume.assertQueue(queue, { durable: true, arguments: rabbitmqQueueArguments(queue) });
     await this.#consume.prefetch(prefetch);
   }
 
@@ -89,7 +83,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
 
   async deadLetter(items: readonly DeadLetter<RabbitDelivery>[]): Promise<void> {
     const channel = this.#required(this.#publish);
-    const target = deadLetterQueue(this.options.queue);
+    const target = deadLetterName(this.options.queue);
     try {
       for (const { delivery, reason, detail } of items) {
         channel.sendToQueue(target, delivery.message.content, {
@@ -136,7 +130,11 @@ export class RabbitSource implements Source<RabbitDelivery> {
     this.#closing = true;
     this.#closed ??= (async () => {
       // Unacknowledged deliveries go back to the queue when the channel closes.
-      for (const step of [() => this.#publish?.close(), () => this.#consume?.close(), () => this.#connection?.close()]) {
+      for (const step of [
+        () => this.#publish?.close(),
+        () => this.#consume?.close(),
+        () => this.#connection?.close(),
+      ]) {
         try {
           await step();
         } catch {

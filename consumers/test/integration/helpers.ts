@@ -1,10 +1,8 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
-import { createEnvelope, type Envelope, encodeEnvelope, WEATHER_VALUES } from "@weather/schema";
+import { createEnvelope, deadLetterName, type Envelope, rabbitmqQueueArguments, WEATHER_VALUES } from "@weather/schema";
 import amqp from "amqplib";
 import Valkey from "iovalkey";
-import { deadLetterQueue, queueArguments } from "../../src/sources/rabbitmq.ts";
-import { STORE_KEYS } from "../../src/store/layout.ts";
-import { readSnapshot, type StoreSnapshot } from "../../src/store/snapshot.ts";
+import { readSnapshot, STORE_KEYS, type StoreSnapshot } from "@weather/store";
 
 export const ROOT = new URL("../../../", import.meta.url).pathname;
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
@@ -14,14 +12,19 @@ export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 /** The original lab's country list. */
 export const COUNTRIES = ["USA", "GT", "MX", "CR", "RD", "NZ", "ES", "FR", "DE", "IT", "PT", "BR", "AR"];
 
-export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+export const unique = (prefix: string) =>
+  `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Base port for consumers spawned by tests, away from the dev stack's 3101+/3201+. */
 let nextPort = 3900 + Math.floor(Math.random() * 50) * 10;
 export const freePort = () => nextPort++;
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -91,8 +94,8 @@ export class RabbitFixture {
   async open(): Promise<void> {
     this.#connection = await amqp.connect(RABBITMQ_URL);
     this.#channel = await this.#connection.createConfirmChannel();
-    await this.#channel.assertQueue(deadLetterQueue(this.queue), { durable: true });
-    await this.#channel.assertQueue(this.queue, { durable: true, arguments: queueArguments(this.queue) });
+    await this.#channel.assertQueue(deadLetterName(this.queue), { durable: true });
+    await this.#channel.assertQueue(this.queue, { durable: true, arguments: rabbitmqQueueArguments(this.queue) });
   }
 
   /** Publishes persistent messages with confirms, like the API does. */
@@ -111,7 +114,7 @@ export class RabbitFixture {
     const channel = this.#channel as amqp.ConfirmChannel;
     const out: amqp.GetMessage[] = [];
     for (;;) {
-      const message = await channel.get(deadLetterQueue(this.queue), { noAck: true });
+      const message = await channel.get(deadLetterName(this.queue), { noAck: true });
       if (message === false) return out;
       out.push(message);
     }
@@ -126,7 +129,7 @@ export class RabbitFixture {
     const channel = this.#channel;
     if (channel) {
       await channel.deleteQueue(this.queue).catch(() => {});
-      await channel.deleteQueue(deadLetterQueue(this.queue)).catch(() => {});
+      await channel.deleteQueue(deadLetterName(this.queue)).catch(() => {});
     }
     await this.#connection?.close().catch(() => {});
   }
@@ -141,7 +144,11 @@ export class KafkaFixture {
   ) {}
 
   async open(): Promise<void> {
-    await this.admin.createTopics({ topics: [this.topic, `${this.topic}.dlq`], partitions: this.partitions, replicas: 1 });
+    await this.admin.createTopics({
+      topics: [this.topic, `${this.topic}.dlq`],
+      partitions: this.partitions,
+      replicas: 1,
+    });
   }
 
   async publish(payloads: readonly string[]): Promise<void> {
@@ -235,6 +242,7 @@ export async function stopConsumer(consumer: SpawnedConsumer, signal: "SIGTERM" 
 export async function metricValue(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let sum = 0;
-  for (const line of text.split("\n")) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(" ").at(-1));
+  for (const line of text.split("\n"))
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(" ").at(-1));
   return sum;
 }

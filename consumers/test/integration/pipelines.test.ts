@@ -35,7 +35,10 @@ const cases = [
     storeUrl: `${VALKEY_URL}/11`,
     setup: () => {
       const queue = unique("test-consumers-q");
-      return { broker: new RabbitFixture(queue) as Broker, env: { CONSUMER_SOURCE: "rabbitmq", RABBITMQ_QUEUE: queue } };
+      return {
+        broker: new RabbitFixture(queue) as Broker,
+        env: { CONSUMER_SOURCE: "rabbitmq", RABBITMQ_QUEUE: queue },
+      };
     },
   },
   {

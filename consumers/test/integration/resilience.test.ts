@@ -34,7 +34,10 @@ const cases = [
     storeUrl: `${VALKEY_URL}/12`,
     setup: () => {
       const queue = unique("test-resilience-q");
-      return { broker: new RabbitFixture(queue) as Broker, env: { CONSUMER_SOURCE: "rabbitmq", RABBITMQ_QUEUE: queue } };
+      return {
+        broker: new RabbitFixture(queue) as Broker,
+        env: { CONSUMER_SOURCE: "rabbitmq", RABBITMQ_QUEUE: queue },
+      };
     },
   },
   {
@@ -97,30 +100,22 @@ describe.each(cases)("$name", ({ storeUrl, setup }) => {
     return snapshot;
   }
 
-  test(
-    "kill -9 of one replica mid-stream, then a restart: totals exact",
-    async () => {
-      const snapshot = await scenario(async (victim) => {
-        expect(await stopConsumer(victim, "SIGKILL")).not.toBe(0);
-      });
-      // Whatever the killed replica had counted but not acknowledged came back as duplicates.
-      expect(snapshot.duplicates).toBeGreaterThanOrEqual(0);
-    },
-    120_000,
-  );
+  test("kill -9 of one replica mid-stream, then a restart: totals exact", async () => {
+    const snapshot = await scenario(async (victim) => {
+      expect(await stopConsumer(victim, "SIGKILL")).not.toBe(0);
+    });
+    // Whatever the killed replica had counted but not acknowledged came back as duplicates.
+    expect(snapshot.duplicates).toBeGreaterThanOrEqual(0);
+  }, 120_000);
 
-  test(
-    "SIGTERM mid-stream exits 0 within 10 s having settled its batch; after a restart nothing is lost or counted twice",
-    async () => {
-      const snapshot = await scenario(async (victim) => {
-        const startedAt = performance.now();
-        const code = await stopConsumer(victim, "SIGTERM");
-        expect(code).toBe(0);
-        expect(performance.now() - startedAt).toBeLessThan(10_000);
-      });
-      // A clean stop acknowledges what it counted, so nothing is redelivered after counting.
-      expect(snapshot.duplicates).toBe(0);
-    },
-    120_000,
-  );
+  test("SIGTERM mid-stream exits 0 within 10 s having settled its batch; after a restart nothing is lost or counted twice", async () => {
+    const snapshot = await scenario(async (victim) => {
+      const startedAt = performance.now();
+      const code = await stopConsumer(victim, "SIGTERM");
+      expect(code).toBe(0);
+      expect(performance.now() - startedAt).toBeLessThan(10_000);
+    });
+    // A clean stop acknowledges what it counted, so nothing is redelivered after counting.
+    expect(snapshot.duplicates).toBe(0);
+  }, 120_000);
 });

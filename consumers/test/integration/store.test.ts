@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodeEnvelope } from "@weather/schema";
-import { CountStore, type CountableMessage } from "../../src/store/count-store.ts";
-import { STORE_KEYS, latencyField } from "../../src/store/layout.ts";
+import { type CountableMessage, CountStore } from "../../src/store/count-store.ts";
+import { latencyField, STORE_KEYS } from "@weather/store";
 import { expectedCounts, makeEnvelopes, REDIS_URL, TestStore, VALKEY_URL } from "./helpers.ts";
 
 // Logical DB 10 of each store belongs to this file.

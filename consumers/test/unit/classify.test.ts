@@ -22,8 +22,15 @@ describe("classifyBatch", () => {
 
   test("bad messages are set aside with their reason; the rest of the batch is kept", () => {
     const good = createEnvelope({ description: "ok", country: "CR", weather: "Lluvioso" });
-    const wrongWeather = { ...createEnvelope({ description: "x", country: "GT", weather: "Soleado" }), weather: "Nieve" };
-    const batch = [bytes("Description=a, Country=GT"), bytes(encodeEnvelope(good)), bytes(JSON.stringify(wrongWeather))];
+    const wrongWeather = {
+      ...createEnvelope({ description: "x", country: "GT", weather: "Soleado" }),
+      weather: "Nieve",
+    };
+    const batch = [
+      bytes("Description=a, Country=GT"),
+      bytes(encodeEnvelope(good)),
+      bytes(JSON.stringify(wrongWeather)),
+    ];
     const { valid, bad } = classifyBatch(batch, Date.now());
     expect(valid.map((m) => m.id)).toEqual([good.id]);
     expect(bad.map((b) => b.reason)).toEqual(["not_json", "invalid_envelope"]);

@@ -1,4 +1,4 @@
-import type { Logger } from "../../log.ts";
+import type { Logger } from "@weather/log";
 import { BrokerError, type BrokerPublisher, describeError, type OutboundMessage, settleWithin } from "../types.ts";
 import type { KafkaProducer, KafkaRecord } from "./producer.ts";
 

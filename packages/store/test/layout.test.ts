@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { LATENCY_FIELDS, latencyField, latencyPercentile } from "../../src/store/layout.ts";
+import { LATENCY_FIELDS, latencyField, latencyPercentile } from "../src/layout.ts";
 
 describe("latency buckets", () => {
   test("a latency lands in the smallest bucket whose upper bound holds it", () => {

@@ -1,0 +1,2 @@
+export * from "./layout.ts";
+export * from "./snapshot.ts";
