@@ -1,3 +1,4 @@
+import { deadLetterName } from "@weather/schema";
 import amqp from "amqplib";
 import { Kafka, logLevel } from "kafkajs";
 
@@ -44,7 +45,7 @@ export class BrokerAdmin {
   async deleteQueues(queue: string): Promise<void> {
     const connection = await amqp.connect(this.rabbitUrl);
     try {
-      for (const name of [queue, `${queue}.dlq`]) {
+      for (const name of [queue, deadLetterName(queue)]) {
         // A fresh channel each time: deleting a queue that does not exist closes the channel.
         const channel = await connection.createChannel();
         await channel.deleteQueue(name).catch(() => undefined);

@@ -1,25 +1,8 @@
-import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 
-export const ROOT = new URL("../../", import.meta.url).pathname;
+import { ROOT } from "../lib/stack-env.ts";
 
-/** The environment, then .env, then .env.example: the same precedence as scripts/services.sh. */
-export function loadStackEnv(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const file of [".env", ".env.example"]) {
-    let text: string;
-    try {
-      text = readFileSync(`${ROOT}${file}`, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n")) {
-      const match = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
-      if (match?.[1] && env[match[1]] === undefined) env[match[1]] = match[2];
-    }
-  }
-  return env;
-}
+export { loadStackEnv, ROOT } from "../lib/stack-env.ts";
 
 export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {

@@ -25,7 +25,8 @@ export function fixturePhase(): PhaseResult {
     deadLettered: 0,
     countries,
     weathers: { Lluvioso: 333, Nublado: 333, Soleado: 333 },
-    latencyBuckets: { "5": 500, "10": 400, "25": 90, "50": 9 },
+    latencyMs: { "5": 500, "10": 400, "25": 90, "50": 9 },
+    recent: 100,
   });
   return {
     spec: {

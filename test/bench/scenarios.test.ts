@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readSnapshot } from "@weather/store";
 import Valkey from "iovalkey";
 import { runBench } from "../../bench/src/main.ts";
 import type { PhaseResult } from "../../bench/src/phase.ts";
@@ -51,15 +52,7 @@ async function run(scenario: string, extra: Record<string, string> = {}) {
 async function storeNow(url: string) {
   const client = new Valkey(`${url}/${DB}`);
   try {
-    return {
-      total: Number((await client.get("total_messages")) ?? 0),
-      countries: Object.fromEntries(
-        Object.entries(await client.hgetall("country_counts")).map(([k, v]) => [k, Number(v)]),
-      ),
-      latency: Object.fromEntries(
-        Object.entries(await client.hgetall("e2e_latency_ms")).map(([k, v]) => [k, Number(v)]),
-      ),
-    };
+    return await readSnapshot(client);
   } finally {
     client.disconnect();
   }
@@ -98,7 +91,7 @@ async function expectStoresMatch(phase: PhaseResult) {
     const snapshot = phase.pipelines[pipeline].snapshot;
     expect(store.total).toBe(snapshot.total);
     expect(store.countries).toEqual(snapshot.countries);
-    expect(store.latency).toEqual(snapshot.latencyBuckets);
+    expect(store.latencyMs).toEqual(snapshot.latencyMs);
   }
 }
 

@@ -1,25 +1,10 @@
-/**
- * Addresses of the native stack for tests: .env.example holds the defaults (the same file
- * scripts/services.sh reads); the process environment overrides them.
- */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { loadStackEnv } from "../../scripts/lib/stack-env.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
+const env = loadStackEnv();
 
-function parseEnvFile(path: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const line of readFileSync(path, "utf8").split("\n")) {
-    const match = /^\s*([A-Z0-9_]+)=(.*)$/.exec(line);
-    if (match?.[1] !== undefined) values[match[1]] = match[2]?.trim() ?? "";
-  }
-  return values;
-}
-
-const defaults = parseEnvFile(join(ROOT, ".env.example"));
-
+/** One setting of the native stack (see scripts/lib/stack-env.ts); throws when it is unknown. */
 export function stackEnv(name: string): string {
-  const value = process.env[name] ?? defaults[name];
+  const value = env[name];
   if (value === undefined) throw new Error(`${name} is neither in the environment nor in .env.example`);
   return value;
 }

@@ -26,12 +26,12 @@ export function countryAgreement(phase: PhaseResult): CountryRow[] {
 
 /** End-to-end latency percentiles (ms, bucket upper bounds) from a store's buckets. */
 export function e2ePercentiles(phase: PhaseResult, pipeline: PipelineName): Record<string, number | null> {
-  const buckets = phase.pipelines[pipeline].snapshot.latencyBuckets;
+  const buckets = phase.pipelines[pipeline].snapshot.latencyMs;
   return Object.fromEntries(PERCENTILES.map((p) => [`p${p}`, bucketPercentile(buckets, p)]));
 }
 
 export function e2eDistribution(phase: PhaseResult, pipeline: PipelineName): { bucket: string; count: number }[] {
-  const buckets = phase.pipelines[pipeline].snapshot.latencyBuckets;
+  const buckets = phase.pipelines[pipeline].snapshot.latencyMs;
   return LATENCY_FIELDS.map((bucket) => ({ bucket, count: buckets[bucket] ?? 0 }));
 }
 

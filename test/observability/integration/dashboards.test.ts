@@ -14,11 +14,11 @@ import { RedisClient } from "bun";
 import { DATASOURCES } from "../../../grafana/src/index.ts";
 import { JOBS } from "../lib/contract.ts";
 import { metricNames, type PanelQuery, panelQueries, withGrafanaVariables } from "../lib/dashboard.ts";
-import { stackEnv } from "../lib/env.ts";
+import { loadStackEnv } from "../../../scripts/lib/stack-env.ts";
 import { committedDashboards, ROOT } from "../lib/files.ts";
 import { PrometheusApi } from "../lib/prometheus.ts";
 
-const env = await stackEnv();
+const env = loadStackEnv();
 const host = env.BIND_HOST ?? "127.0.0.1";
 const prometheus = new PrometheusApi(`http://${host}:${env.PROMETHEUS_PORT ?? "9090"}`);
 const apiUrl = `http://${host}:${env.API_PORT ?? "3000"}`;
