@@ -10,6 +10,8 @@ WORKDIR /app
 COPY package.json bun.lock bunfig.toml ./
 COPY packages/schema/package.json packages/schema/
 COPY packages/config/package.json packages/config/
+COPY packages/log/package.json packages/log/
+COPY packages/store/package.json packages/store/
 COPY api/package.json api/
 COPY consumers/package.json consumers/
 
@@ -34,6 +36,7 @@ LABEL org.opencontainers.image.title="api"
 COPY --from=api-deps /app /app
 COPY packages/schema/src packages/schema/src
 COPY packages/config/src packages/config/src
+COPY packages/log/src packages/log/src
 COPY api/src api/src
 ENV API_PORT=3000
 EXPOSE 3000
@@ -48,6 +51,8 @@ FROM runtime AS consumer
 COPY --from=consumer-deps /app /app
 COPY packages/schema/src packages/schema/src
 COPY packages/config/src packages/config/src
+COPY packages/log/src packages/log/src
+COPY packages/store/src packages/store/src
 COPY consumers/src consumers/src
 ENV HTTP_PORT=3100
 EXPOSE 3100
