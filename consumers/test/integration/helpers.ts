@@ -163,6 +163,23 @@ export class KafkaFixture {
     }
   }
 
+  /**
+   * Waits until the group is stable with `members` members that all hold partitions. Publishing
+   * earlier lets a late joiner trigger a rebalance mid-stream: a batch counted but not yet
+   * committed is then delivered again and skipped as a duplicate (exact, but not a clean run).
+   */
+  async awaitGroup(groupId: string, members: number, timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      `group ${groupId} stable with ${members} members`,
+      async () => {
+        const group = (await this.admin.describeGroups({ groups: [groupId] })).get(groupId);
+        if (!group || !["Stable", "STABLE"].includes(group.state) || group.members.size !== members) return false;
+        return [...group.members.values()].every((member) => (member.assignments?.size ?? 0) > 0);
+      },
+      timeoutMs,
+    );
+  }
+
   /** Reads the dead-letter topic from the start with a throw-away group. */
   async readDeadLetters(expected: number, timeoutMs = 30_000) {
     const consumer = new Consumer({

@@ -25,6 +25,7 @@ const POISON = ["Description=Hola, Country=GT, Weather=Soleado", JSON.stringify(
 
 interface Broker {
   open(): Promise<void>;
+  awaitGroup?(groupId: string, members: number): Promise<void>;
   publish(payloads: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -66,6 +67,7 @@ describe.each(cases)("$name with 2 replicas", ({ storeUrl, setup }) => {
     await broker.open();
     const consumerEnv = { ...env, STORE_URL: storeUrl, BATCH_MAX_SIZE: "200", BATCH_MAX_WAIT_MS: "10" };
     replicas.push(...(await Promise.all([spawnConsumer(consumerEnv), spawnConsumer(consumerEnv)])));
+    if ("KAFKA_GROUP_ID" in env) await broker.awaitGroup?.(env.KAFKA_GROUP_ID, replicas.length);
   }, 60_000);
 
   afterAll(async () => {

@@ -66,6 +66,7 @@ describe("10,000 messages through the API, 2 replicas of each consumer", () => {
         spawnConsumer(kafkaEnv),
       ])),
     );
+    await kafka.awaitGroup(kafkaEnv.KAFKA_GROUP_ID, 2);
   }, 90_000);
 
   afterAll(async () => {
