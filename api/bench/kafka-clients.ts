@@ -6,10 +6,10 @@
  *   bun api/bench/kafka-clients.ts [messages=20000] [concurrency=200] [rounds=2]
  */
 import { Admin } from "@platformatic/kafka";
+import { silentLogger } from "@weather/log";
 import { createEnvelope, encodeEnvelope } from "@weather/schema";
 import { createKafkaProducer, type KafkaClientName } from "../src/brokers/kafka/index.ts";
 import { KafkaPublisher } from "../src/brokers/kafka/publisher.ts";
-import { silentLogger } from "@weather/log";
 
 const [messages = 20000, concurrency = 200, rounds = 2] = process.argv.slice(2).map(Number);
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");

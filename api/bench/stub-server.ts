@@ -1,7 +1,8 @@
 /** The API with both brokers stubbed in-process (they confirm at once): measures the HTTP, validation and envelope path. */
+
+import { silentLogger } from "@weather/log";
 import { createApp } from "../src/app.ts";
 import { createLifecycle } from "../src/lifecycle.ts";
-import { silentLogger } from "@weather/log";
 import { ApiMetrics } from "../src/observability/metrics.ts";
 import { FakeBroker } from "../test/support/fake-broker.ts";
 

@@ -1,3 +1,4 @@
+import type { Logger } from "@weather/log";
 import { Elysia } from "elysia";
 import type { BrokerPublisher } from "./brokers/types.ts";
 import { ApiError, NotFoundError } from "./errors.ts";
@@ -7,7 +8,6 @@ import { metricsController } from "./http/metrics.ts";
 import { ingestController } from "./ingest/controller.ts";
 import { Ingest } from "./ingest/ingest.ts";
 import type { Lifecycle } from "./lifecycle.ts";
-import type { Logger } from "@weather/log";
 import type { ApiMetrics } from "./observability/metrics.ts";
 
 export interface AppOptions {

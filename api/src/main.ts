@@ -1,6 +1,6 @@
 import { ConfigError } from "@weather/config";
-import { loadApiConfig } from "./config.ts";
 import { createLogger } from "@weather/log";
+import { loadApiConfig } from "./config.ts";
 import { startApi } from "./server.ts";
 
 let config: ReturnType<typeof loadApiConfig>;

@@ -1,8 +1,8 @@
+import type { Logger } from "@weather/log";
 import { createApp } from "./app.ts";
 import { createBrokers } from "./brokers/index.ts";
 import type { ApiConfig } from "./config.ts";
 import { createLifecycle } from "./lifecycle.ts";
-import type { Logger } from "@weather/log";
 import { ApiMetrics } from "./observability/metrics.ts";
 
 export interface RunningApi {

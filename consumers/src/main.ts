@@ -1,6 +1,6 @@
 import { ConfigError } from "@weather/config";
-import { loadConsumerConfig } from "./config.ts";
 import { createLogger } from "@weather/log";
+import { loadConsumerConfig } from "./config.ts";
 import { ConsumerService } from "./service.ts";
 
 /** SIGTERM must end the process within 10 s (the platform's grace period), whatever hangs. */

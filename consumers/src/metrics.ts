@@ -1,6 +1,6 @@
+import { LATENCY_BUCKETS_MS } from "@weather/store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Pipeline } from "./config.ts";
-import { LATENCY_BUCKETS_MS } from "@weather/store";
 
 const LATENCY_BUCKETS_SECONDS = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
 

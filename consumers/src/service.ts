@@ -1,8 +1,8 @@
+import type { Logger } from "@weather/log";
 import { Elysia } from "elysia";
 import type { ResolvedConsumerConfig } from "./config.ts";
 import { CountingPipeline } from "./core/pipeline.ts";
 import { type HealthDeps, healthController } from "./http/health.ts";
-import type { Logger } from "@weather/log";
 import { ConsumerMetrics } from "./metrics.ts";
 import { KafkaSource } from "./sources/kafka.ts";
 import { RabbitSource } from "./sources/rabbitmq.ts";

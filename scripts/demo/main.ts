@@ -6,8 +6,9 @@
  * Env: MESSAGES (10000), CONCURRENCY (64), DRAIN_TIMEOUT_S (120), KEEP (0), plus the stack's
  * settings (.env.example / .env): API_PORT, VALKEY_URL, REDIS_URL, ...
  */
-import Valkey from "iovalkey";
+
 import { readSnapshot, type StoreSnapshot } from "@weather/store";
+import Valkey from "iovalkey";
 import { sendMessages } from "./load.ts";
 import { delta, type PipelineRun, renderTable } from "./report.ts";
 import { loadStackEnv, portOpen, run } from "./stack.ts";

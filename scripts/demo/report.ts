@@ -1,5 +1,5 @@
-import { LATENCY_FIELDS, latencyPercentile } from "@weather/store";
 import type { StoreSnapshot } from "@weather/store";
+import { LATENCY_FIELDS, latencyPercentile } from "@weather/store";
 import type { LoadResult } from "./load.ts";
 
 /** What one pipeline did during the demo: the store's counters now minus before. */

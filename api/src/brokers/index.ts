@@ -1,5 +1,5 @@
-import type { ApiConfig } from "../config.ts";
 import type { Logger } from "@weather/log";
+import type { ApiConfig } from "../config.ts";
 import type { ApiMetrics } from "../observability/metrics.ts";
 import { createKafkaProducer } from "./kafka/index.ts";
 import { KafkaPublisher } from "./kafka/publisher.ts";

@@ -1,6 +1,6 @@
+import type { Logger } from "@weather/log";
 import { deadLetterName, rabbitmqQueueArguments } from "@weather/schema";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
-import type { Logger } from "@weather/log";
 import { BrokerError, type BrokerPublisher, describeError, type OutboundMessage, settleWithin } from "./types.ts";
 
 export interface RabbitMqOptions {

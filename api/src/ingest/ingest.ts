@@ -1,7 +1,7 @@
+import type { Logger } from "@weather/log";
 import { type Envelope, encodeEnvelope } from "@weather/schema";
 import type { BrokerName, BrokerPublisher, OutboundMessage } from "../brokers/types.ts";
 import { BrokerUnavailableError } from "../errors.ts";
-import type { Logger } from "@weather/log";
 import type { ApiMetrics } from "../observability/metrics.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
 

@@ -1,6 +1,6 @@
+import { silentLogger } from "@weather/log";
 import { createApp } from "../../src/app.ts";
 import { createLifecycle } from "../../src/lifecycle.ts";
-import { silentLogger } from "@weather/log";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
 import { FakeBroker } from "./fake-broker.ts";
 

@@ -1,9 +1,9 @@
 import { afterAll } from "bun:test";
+import { silentLogger } from "@weather/log";
 import { createApp } from "../../src/app.ts";
 import { createBrokers } from "../../src/brokers/index.ts";
 import { loadApiConfig } from "../../src/config.ts";
 import { createLifecycle } from "../../src/lifecycle.ts";
-import { silentLogger } from "@weather/log";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
 import { deleteTestResources, uniqueName, waitFor } from "./brokers.ts";
 

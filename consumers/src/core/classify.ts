@@ -1,7 +1,7 @@
 import { parseEnvelope } from "@weather/schema";
+import { latencyField } from "@weather/store";
 import type { DeadLetter, Delivery } from "../sources/source.ts";
 import type { CountableMessage } from "../store/count-store.ts";
-import { latencyField } from "@weather/store";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 

@@ -1,5 +1,5 @@
-import { ConsumerError } from "../errors.ts";
 import type { Logger } from "@weather/log";
+import { ConsumerError } from "../errors.ts";
 import type { ConsumerMetrics } from "../metrics.ts";
 import type { Delivery, Source } from "../sources/source.ts";
 import type { CountStore } from "../store/count-store.ts";

@@ -1,6 +1,6 @@
 import { Admin, Consumer, type Message, type MessagesStream, ProduceAcks, Producer } from "@platformatic/kafka";
-import { SourceLostError, SourceSettleError } from "../errors.ts";
 import { deadLetterName } from "@weather/schema";
+import { SourceLostError, SourceSettleError } from "../errors.ts";
 import type { DeadLetter, Delivery, Source } from "./source.ts";
 
 export interface KafkaDelivery extends Delivery {

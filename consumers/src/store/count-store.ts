@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
+import { RECENT_MESSAGES_MAX, STORE_KEYS, seenKey } from "@weather/store";
 import Valkey from "iovalkey";
 import { storeError } from "../errors.ts";
-import { RECENT_MESSAGES_MAX, STORE_KEYS, seenKey } from "@weather/store";
 
 /** The per-batch script. Loaded once per connection; iovalkey sends EVALSHA and falls back to EVAL on NOSCRIPT. */
 const COUNT_BATCH_LUA = readFileSync(new URL("./count-batch.lua", import.meta.url), "utf8");

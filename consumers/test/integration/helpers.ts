@@ -1,8 +1,8 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { createEnvelope, deadLetterName, type Envelope, rabbitmqQueueArguments, WEATHER_VALUES } from "@weather/schema";
+import { readSnapshot, STORE_KEYS, type StoreSnapshot } from "@weather/store";
 import amqp from "amqplib";
 import Valkey from "iovalkey";
-import { readSnapshot, STORE_KEYS, type StoreSnapshot } from "@weather/store";
 
 export const ROOT = new URL("../../../", import.meta.url).pathname;
 export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encodeEnvelope } from "@weather/schema";
-import { type CountableMessage, CountStore } from "../../src/store/count-store.ts";
 import { latencyField, STORE_KEYS } from "@weather/store";
+import { type CountableMessage, CountStore } from "../../src/store/count-store.ts";
 import { expectedCounts, makeEnvelopes, REDIS_URL, TestStore, VALKEY_URL } from "./helpers.ts";
 
 // Logical DB 10 of each store belongs to this file.

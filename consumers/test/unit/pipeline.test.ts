@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { silentLogger } from "@weather/log";
 import { createEnvelope, encodeEnvelope } from "@weather/schema";
 import { CountingPipeline } from "../../src/core/pipeline.ts";
 import { StoreRejectedError, StoreUnavailableError } from "../../src/errors.ts";
-import { silentLogger } from "@weather/log";
 import { ConsumerMetrics } from "../../src/metrics.ts";
 import type { DeadLetter, Delivery, Source } from "../../src/sources/source.ts";
 import type { BatchResult, CountableMessage } from "../../src/store/count-store.ts";

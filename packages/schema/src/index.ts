@@ -1,4 +1,4 @@
 export * from "./envelope.ts";
 export * from "./message.ts";
-export * from "./validate.ts";
 export * from "./topology.ts";
+export * from "./validate.ts";

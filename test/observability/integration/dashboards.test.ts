@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { RedisClient } from "bun";
 import { DATASOURCES } from "../../../grafana/src/index.ts";
+import { loadStackEnv } from "../../../scripts/lib/stack-env.ts";
 import { JOBS } from "../lib/contract.ts";
 import { metricNames, type PanelQuery, panelQueries, withGrafanaVariables } from "../lib/dashboard.ts";
-import { loadStackEnv } from "../../../scripts/lib/stack-env.ts";
 import { committedDashboards, ROOT } from "../lib/files.ts";
 import { PrometheusApi } from "../lib/prometheus.ts";
 
