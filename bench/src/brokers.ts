@@ -1,6 +1,6 @@
+import { Admin } from "@platformatic/kafka";
 import { deadLetterName } from "@weather/schema";
 import amqp from "amqplib";
-import { Kafka, logLevel } from "kafkajs";
 
 /**
  * Broker objects the bench owns: one topic and one queue per phase, named with the
@@ -8,37 +8,32 @@ import { Kafka, logLevel } from "kafkajs";
  * partition count is the phase's) and deleted afterwards, dead-letter companions included.
  */
 export class BrokerAdmin {
-  private readonly kafka: Kafka;
-
   constructor(
     private readonly rabbitUrl: string,
-    brokers: string,
-  ) {
-    this.kafka = new Kafka({ clientId: "weather-bench", brokers: brokers.split(","), logLevel: logLevel.NOTHING });
+    private readonly brokers: string,
+  ) {}
+
+  private admin(): Admin {
+    return new Admin({ clientId: "weather-bench", bootstrapBrokers: this.brokers.split(",") });
   }
 
   async createTopic(topic: string, partitions: number): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
+    const admin = this.admin();
     try {
-      await admin.createTopics({
-        topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-        waitForLeaders: true,
-      });
+      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
   }
 
   /** Deletes every topic whose name starts with `prefix` (the phase topic and its dead-letter topic). */
   async deleteTopics(prefix: string): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
+    const admin = this.admin();
     try {
       const topics = (await admin.listTopics()).filter((name) => name.startsWith(prefix));
-      if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+      if (topics.length > 0) await admin.deleteTopics({ topics });
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
   }
 

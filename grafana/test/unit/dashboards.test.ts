@@ -150,8 +150,8 @@ describe("the reference checker itself", () => {
   });
 });
 
-test("docs/observability.md lists every panel of the pipelines dashboard", async () => {
-  const docs = await Bun.file(join(ROOT, "docs", "observability.md")).text();
+test("README.md lists every panel of the pipelines dashboard", async () => {
+  const docs = await Bun.file(join(ROOT, "README.md")).text();
   const missing = dataPanels(pipelines)
     .map((panel) => panel.title ?? "")
     .filter((title) => !docs.includes(`| ${title} |`));
