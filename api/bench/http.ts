@@ -30,7 +30,7 @@ interface Result {
   errors: number;
 }
 
-/** A port nothing listens on right now (other engineers' servers share this machine). */
+/** A port nothing listens on right now (other services and tests may share this machine). */
 function freePort(): number {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   const { port } = probe;
