@@ -2,17 +2,10 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PhaseResult } from "../phase.ts";
 import type { ScenarioResult } from "../scenarios.ts";
-import { round } from "../stats.ts";
 import { PIPELINES } from "../stores.ts";
-import {
-  countryAgreement,
-  e2eDistribution,
-  e2ePercentiles,
-  PERCENTILES,
-  targetChecks,
-  throughputSeries,
-} from "./derive.ts";
+import { e2eDistribution, e2ePercentiles, PERCENTILES, targetChecks, throughputSeries } from "./derive.ts";
 import type { RunInfo } from "./run-info.ts";
+import { countriesTable, httpTable, formatFigure as n, pipelinesTable, type Table } from "./tables.ts";
 
 /** Chart.js's UMD build, inlined so the report renders with no network. */
 function chartJsSource(): string {
@@ -23,17 +16,13 @@ function chartJsSource(): string {
 const escapeHtml = (text: unknown): string =>
   String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 
-const n = (value: number | null | undefined, digits = 2): string => {
-  if (value === null || value === undefined || Number.isNaN(value)) return "n/a";
-  if (value === Number.POSITIVE_INFINITY) return ">10000";
-  return String(round(value, digits));
-};
-
 function table(header: string[], rows: (string | number)[][]): string {
   const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join("");
   const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("");
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
+
+const tableOf = (t: Table): string => table(t.header, t.rows);
 
 /** What the page script draws, per phase. */
 function chartData(phase: PhaseResult) {
@@ -56,84 +45,15 @@ function chartData(phase: PhaseResult) {
 function phaseSection(phase: PhaseResult): string {
   const { load } = phase;
   const id = escapeHtml(phase.spec.id);
-  const countries = countryAgreement(phase);
-  const disagreeing = countries.filter((c) => !c.agree).length;
+  const countries = countriesTable(phase);
   return `<section>
 <h2>${escapeHtml(phase.spec.label)} <code>${id}</code></h2>
 ${phase.disturbed ? `<p><strong>Warning:</strong> ${escapeHtml(phase.disturbed)}.</p>` : ""}
 <p>Consumers: ${phase.spec.replicas.rabbitmq} RabbitMQ + ${phase.spec.replicas.kafka} Kafka replicas; Kafka partitions: ${phase.spec.partitions}.</p>
 <h3>HTTP</h3>
-${table(
-  [
-    "generator",
-    "target/s",
-    "accepted/s",
-    "scheduled",
-    "sent",
-    "accepted",
-    "failed",
-    "msgs/request",
-    "statuses (requests)",
-    "p50 ms",
-    "p90 ms",
-    "p99 ms",
-    "p99.9 ms",
-    "max ms",
-  ],
-  [
-    [
-      load.generator,
-      n(load.targetRatePerS),
-      n(load.achievedRatePerS, 0),
-      load.scheduled,
-      load.sent,
-      load.accepted,
-      load.failed,
-      load.messagesPerRequest,
-      Object.entries(load.statusCounts)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join(", "),
-      n(load.latencyMs?.p50),
-      n(load.latencyMs?.p90),
-      n(load.latencyMs?.p99),
-      n(load.latencyMs?.p999),
-      n(load.latencyMs?.max),
-    ],
-  ],
-)}
+${tableOf(httpTable(phase))}
 <h3>Pipelines (from the stores)</h3>
-${table(
-  [
-    "pipeline",
-    "accepted (API)",
-    "counted",
-    "lost",
-    "extra",
-    "duplicates",
-    "dead-lettered",
-    "caught up after s",
-    "e2e p50 ms",
-    "e2e p99 ms",
-    "backlog drain msg/s",
-  ],
-  PIPELINES.map((p) => {
-    const o = phase.pipelines[p];
-    const e2e = e2ePercentiles(phase, p);
-    return [
-      p,
-      phase.accepted,
-      o.counted,
-      o.lost,
-      o.extra,
-      o.snapshot.duplicates,
-      o.snapshot.deadLettered,
-      n(o.caughtUpAfterS),
-      n(e2e.p50),
-      n(e2e.p99),
-      o.backlog ? n(o.backlog.drainRatePerS, 0) : "-",
-    ];
-  }),
-)}
+${tableOf(pipelinesTable(phase))}
 <div class="charts">
 <figure><figcaption>Throughput over time (messages/s)</figcaption><canvas data-chart="throughput" data-phase="${id}"></canvas></figure>
 <figure><figcaption>End-to-end latency percentiles (ms, bucket bounds)</figcaption><canvas data-chart="e2ePercentiles" data-phase="${id}"></canvas></figure>
@@ -141,11 +61,8 @@ ${table(
 <figure><figcaption>HTTP latency per second (ms, from scheduled send time)</figcaption><canvas data-chart="httpPerSecond" data-phase="${id}"></canvas></figure>
 ${load.latencyHistogram.length > 0 ? `<figure><figcaption>HTTP latency distribution</figcaption><canvas data-chart="httpHistogram" data-phase="${id}"></canvas></figure>` : ""}
 </div>
-<h3>Per-country agreement: ${disagreeing === 0 ? `all ${countries.length} countries agree` : `${disagreeing} of ${countries.length} differ`}</h3>
-${table(
-  ["country", "valkey", "redis", "difference"],
-  countries.map((c) => [c.country, c.valkey, c.redis, c.valkey - c.redis]),
-)}
+<h3>Per-country agreement: ${countries.disagreeing === 0 ? `all ${countries.rows.length} countries agree` : `${countries.disagreeing} of ${countries.rows.length} differ`}</h3>
+${tableOf(countries)}
 </section>`;
 }
 
