@@ -72,23 +72,28 @@ describe.each(cases)("$name", ({ storeUrl, setup }) => {
   });
   afterAll(() => store.close());
 
-  async function scenario(stop: (victim: SpawnedConsumer) => Promise<void>) {
+  /**
+   * Publishes half the messages, stops the first of `replicas` consumers mid-stream, publishes the
+   * rest, restarts it, and checks the totals. With one replica nothing else is rebalanced while the
+   * victim stops, so any duplicate can only come from the victim's own unsettled work.
+   */
+  async function scenario(stop: (victim: SpawnedConsumer) => Promise<void>, replicas: 1 | 2) {
     await store.clear();
     const fixture = setup();
     broker = fixture.broker;
     await broker.open();
     // Small batches so that a stop lands while batches are in hand.
     const env = { ...fixture.env, STORE_URL: storeUrl, BATCH_MAX_SIZE: "50", BATCH_MAX_WAIT_MS: "5" };
-    const [victim, survivor] = await Promise.all([spawnConsumer(env), spawnConsumer(env)]);
-    running = [victim as SpawnedConsumer, survivor as SpawnedConsumer];
+    running = await Promise.all(Array.from({ length: replicas }, () => spawnConsumer(env)));
+    const victim = running[0] as SpawnedConsumer;
     const envelopes = makeEnvelopes(2 * HALF);
     const payloads = envelopes.map(encodeEnvelope);
 
     await broker.publish(payloads.slice(0, HALF));
     await waitFor("first messages counted", async () => (await store.snapshot()).total > 200);
-    await stop(victim as SpawnedConsumer);
+    await stop(victim);
     await broker.publish(payloads.slice(HALF));
-    running.push(await spawnConsumer(env, (victim as SpawnedConsumer).port));
+    running.push(await spawnConsumer(env, victim.port));
 
     await waitFor("every message counted", async () => (await store.snapshot()).total >= 2 * HALF, 90_000);
     await Bun.sleep(500); // a double count would show up now
@@ -103,18 +108,21 @@ describe.each(cases)("$name", ({ storeUrl, setup }) => {
   test("kill -9 of one replica mid-stream, then a restart: totals exact", async () => {
     const snapshot = await scenario(async (victim) => {
       expect(await stopConsumer(victim, "SIGKILL")).not.toBe(0);
-    });
+    }, 2);
     // Whatever the killed replica had counted but not acknowledged came back as duplicates.
     expect(snapshot.duplicates).toBeGreaterThanOrEqual(0);
   }, 120_000);
 
+  // One replica: with a second one, Kafka would hand the victim's partitions to it in a rebalance,
+  // and a batch the survivor had counted but not yet committed would come back as (skipped)
+  // duplicates: exact counts still, but not a measure of the victim's clean stop.
   test("SIGTERM mid-stream exits 0 within 10 s having settled its batch; after a restart nothing is lost or counted twice", async () => {
     const snapshot = await scenario(async (victim) => {
       const startedAt = performance.now();
       const code = await stopConsumer(victim, "SIGTERM");
       expect(code).toBe(0);
       expect(performance.now() - startedAt).toBeLessThan(10_000);
-    });
+    }, 1);
     // A clean stop acknowledges what it counted, so nothing is redelivered after counting.
     expect(snapshot.duplicates).toBe(0);
   }, 120_000);
