@@ -39,6 +39,9 @@ export class KafkaSource implements Source<KafkaDelivery> {
   #consuming = false;
   #closing = false;
   #closed: Promise<void> | undefined;
+  /** Next offset expected per partition in the current generation (see #seenBefore). */
+  readonly #nextOffsets = new Map<number, bigint>();
+  #offsetsGeneration: number | undefined;
 
   constructor(private readonly options: KafkaSourceOptions) {}
 
@@ -97,7 +100,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
     this.#stream = stream;
     stream.on("data", (message: Message<Buffer, Buffer, Buffer, Buffer>) => {
       const delivery = { payload: message.value, message };
-      if (!this.isStale(delivery)) sink(delivery);
+      if (!this.isStale(delivery) && !this.#seenBefore(message)) sink(delivery);
     });
     stream.on("error", (error: Error) => {
       if (!this.#closing) onLost(new SourceLostError(`Kafka stream failed: ${error.message}`, { cause: error }));
@@ -112,6 +115,24 @@ export class KafkaSource implements Source<KafkaDelivery> {
   isStale(delivery: KafkaDelivery): boolean {
     const consumer = delivery.message.metadata.consumer as { generationId?: number } | undefined;
     return consumer?.generationId !== this.#consumer?.generationId;
+  }
+
+  /**
+   * A fetch that starts inside a record batch gets the whole batch back from the broker, and a
+   * client may hand the records before the fetch offset out again. Within one generation the
+   * offsets of a partition only move forward, so anything below the next expected offset was
+   * delivered already: dropping it here saves a store round trip that would only skip it.
+   */
+  #seenBefore(message: Message<Buffer, Buffer, Buffer, Buffer>): boolean {
+    const generation = this.#consumer?.generationId;
+    if (generation !== this.#offsetsGeneration) {
+      this.#nextOffsets.clear();
+      this.#offsetsGeneration = generation;
+    }
+    const next = this.#nextOffsets.get(message.partition);
+    if (next !== undefined && message.offset < next) return true;
+    this.#nextOffsets.set(message.partition, message.offset + 1n);
+    return false;
   }
 
   pause(): void {

@@ -21,6 +21,7 @@ import {
  * (as the API publishes them). Logical DB 11 of each store belongs to this file.
  */
 const MESSAGES = 3000;
+const BATCH_MAX_SIZE = 200;
 const POISON = ["Description=Hola, Country=GT, Weather=Soleado", JSON.stringify({ hello: "world" })];
 
 interface Broker {
@@ -34,6 +35,8 @@ const cases = [
   {
     name: "RabbitMQ -> Valkey",
     storeUrl: `${VALKEY_URL}/11`,
+    // Competing consumers: a message is delivered to one of them, again only if it was never acked.
+    replayBound: 0,
     setup: () => {
       const queue = unique("test-consumers-q");
       return {
@@ -45,6 +48,8 @@ const cases = [
   {
     name: "Kafka -> Redis",
     storeUrl: `${REDIS_URL}/11`,
+    // A rebalance mid-run replays at most the batch each member had counted but not committed.
+    replayBound: 2 * BATCH_MAX_SIZE,
     setup: () => {
       const topic = unique("test-consumers-t");
       return {
@@ -55,7 +60,7 @@ const cases = [
   },
 ];
 
-describe.each(cases)("$name with 2 replicas", ({ storeUrl, setup }) => {
+describe.each(cases)("$name with 2 replicas", ({ storeUrl, setup, replayBound }) => {
   const { broker, env } = setup();
   const store = new TestStore(storeUrl);
   const replicas: SpawnedConsumer[] = [];
@@ -65,7 +70,12 @@ describe.each(cases)("$name with 2 replicas", ({ storeUrl, setup }) => {
   beforeAll(async () => {
     await store.clear();
     await broker.open();
-    const consumerEnv = { ...env, STORE_URL: storeUrl, BATCH_MAX_SIZE: "200", BATCH_MAX_WAIT_MS: "10" };
+    const consumerEnv = {
+      ...env,
+      STORE_URL: storeUrl,
+      BATCH_MAX_SIZE: String(BATCH_MAX_SIZE),
+      BATCH_MAX_WAIT_MS: "10",
+    };
     replicas.push(...(await Promise.all([spawnConsumer(consumerEnv), spawnConsumer(consumerEnv)])));
     if ("KAFKA_GROUP_ID" in env) await broker.awaitGroup?.(env.KAFKA_GROUP_ID, replicas.length);
   }, 60_000);
@@ -90,7 +100,7 @@ describe.each(cases)("$name with 2 replicas", ({ storeUrl, setup }) => {
     expect(settled.total).toBe(MESSAGES);
     expect(settled.countries).toEqual(expected.countries);
     expect(settled.weathers).toEqual(expected.weathers);
-    expect(settled.duplicates).toBe(0);
+    expect(settled.duplicates).toBeLessThanOrEqual(replayBound);
     expect(settled.deadLettered).toBe(POISON.length);
     expect(Object.values(settled.latencyMs).reduce((a, b) => a + b, 0)).toBe(MESSAGES);
     expect(snapshot.recent).toBe(100);
@@ -132,6 +142,7 @@ describe.each(cases)("$name with 2 replicas", ({ storeUrl, setup }) => {
     const after = await store.snapshot();
     expect(after.total).toBe(MESSAGES);
     expect(after.countries).toEqual(before.countries);
-    expect(after.duplicates - before.duplicates).toBe(MESSAGES);
+    expect(after.duplicates - before.duplicates).toBeGreaterThanOrEqual(MESSAGES);
+    expect(after.duplicates - before.duplicates).toBeLessThanOrEqual(MESSAGES + replayBound);
   }, 90_000);
 });

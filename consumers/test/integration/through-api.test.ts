@@ -24,6 +24,13 @@ import {
  */
 const MESSAGES = 10_000;
 const CONCURRENCY = 64;
+/**
+ * Competing RabbitMQ consumers never see a message twice in a clean run. A Kafka group can still
+ * rebalance mid-run (e.g. a heartbeat late on a busy machine): the batch a member had counted but
+ * not yet committed is then read again by the partition's next owner and skipped as duplicates,
+ * at most one batch (BATCH_MAX_SIZE, 500) per member, two members here. Counts stay exact either way.
+ */
+const KAFKA_REPLAY_BOUND = 2 * 500;
 const WEATHER = ["Lluvioso", "Nubloso", "Soleado"] as const;
 
 const queue = unique("test-api-q");
@@ -114,7 +121,7 @@ describe("10,000 messages through the API, 2 replicas of each consumer", () => {
       expect(snapshot.total).toBe(MESSAGES);
       expect(snapshot.countries).toEqual(expected.countries);
       expect(snapshot.weathers).toEqual(expected.weathers);
-      expect(snapshot.duplicates).toBe(0);
+      expect(snapshot.duplicates).toBeLessThanOrEqual(store === valkey ? 0 : KAFKA_REPLAY_BOUND);
       expect(snapshot.deadLettered).toBe(0);
     }
   }, 180_000);
@@ -137,7 +144,10 @@ describe("10,000 messages through the API, 2 replicas of each consumer", () => {
       const after = await store.snapshot();
       expect(after.total).toBe(MESSAGES);
       expect(after.countries).toEqual(start.countries);
-      expect(after.duplicates - start.duplicates).toBe(MESSAGES);
+      expect(after.duplicates - start.duplicates).toBeGreaterThanOrEqual(MESSAGES);
+      expect(after.duplicates - start.duplicates).toBeLessThanOrEqual(
+        MESSAGES + (store === valkey ? 0 : KAFKA_REPLAY_BOUND),
+      );
     }
   }, 180_000);
 });
