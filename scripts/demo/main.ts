@@ -40,10 +40,17 @@ try {
   let latest = { valkey: before.valkey, redis: before.redis };
   let accepted = 0;
   let sent = 0;
-  const show = () =>
-    process.stdout.write(
-      `\r[demo] sent ${sent}/${MESSAGES}  accepted ${accepted}  counted: Valkey ${latest.valkey.total - before.valkey.total}  Redis ${latest.redis.total - before.redis.total}   `,
-    );
+  // A terminal gets one line rewritten in place; a log (CI, a pipe) gets a new line each second.
+  const interactive = process.stdout.isTTY === true;
+  let shownAt = 0;
+  const show = (final = false) => {
+    const line = `[demo] sent ${sent}/${MESSAGES}  accepted ${accepted}  counted: Valkey ${latest.valkey.total - before.valkey.total}  Redis ${latest.redis.total - before.redis.total}`;
+    if (interactive) process.stdout.write(`\r${line}   `);
+    else if (final || performance.now() - shownAt >= 1000) {
+      shownAt = performance.now();
+      process.stdout.write(`${line}\n`);
+    }
+  };
   let watching = true;
   const watcher = (async () => {
     while (watching) {
@@ -67,6 +74,7 @@ try {
   await Bun.sleep(300); // one more look: anything counted twice would show now
   watching = false;
   await watcher;
+  if (!interactive) show(true);
   process.stdout.write("\n\n");
 
   const runOf = (after: StoreSnapshot, start: StoreSnapshot, ms: number | undefined): PipelineRun => ({
