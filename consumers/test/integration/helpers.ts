@@ -263,3 +263,49 @@ export async function metricValue(port: number, name: string): Promise<number> {
     if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(" ").at(-1));
   return sum;
 }
+
+/** What the pipeline tests need of either broker fixture. */
+export interface BrokerFixture {
+  open(): Promise<void>;
+  publish(payloads: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+  awaitGroup?(groupId: string, members: number): Promise<void>;
+}
+
+export interface PipelineCase {
+  name: string;
+  kafka: boolean;
+  storeUrl: string;
+  /** A fresh queue or topic (and group) for one scenario, with the consumer environment that reads it. */
+  setup(): { broker: BrokerFixture; env: Record<string, string> };
+}
+
+/**
+ * Both pipelines over the test file's own logical store DB, each scenario on fresh broker names.
+ * `kafkaEnv` adds consumer settings for the Kafka case only (e.g. a short session timeout).
+ */
+export function pipelineCases(db: number, prefix: string, kafkaEnv: Record<string, string> = {}): PipelineCase[] {
+  return [
+    {
+      name: "RabbitMQ -> Valkey",
+      kafka: false,
+      storeUrl: `${VALKEY_URL}/${db}`,
+      setup: () => {
+        const queue = unique(`${prefix}-q`);
+        return { broker: new RabbitFixture(queue), env: { CONSUMER_SOURCE: "rabbitmq", RABBITMQ_QUEUE: queue } };
+      },
+    },
+    {
+      name: "Kafka -> Redis",
+      kafka: true,
+      storeUrl: `${REDIS_URL}/${db}`,
+      setup: () => {
+        const topic = unique(`${prefix}-t`);
+        return {
+          broker: new KafkaFixture(topic),
+          env: { CONSUMER_SOURCE: "kafka", KAFKA_TOPIC: topic, KAFKA_GROUP_ID: unique(`${prefix}-g`), ...kafkaEnv },
+        };
+      },
+    },
+  ];
+}

@@ -1,17 +1,14 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { encodeEnvelope } from "@weather/schema";
 import {
+  type BrokerFixture,
   expectedCounts,
-  KafkaFixture,
   makeEnvelopes,
-  RabbitFixture,
-  REDIS_URL,
+  pipelineCases,
   type SpawnedConsumer,
   spawnConsumer,
   stopConsumer,
   TestStore,
-  unique,
-  VALKEY_URL,
   waitFor,
 } from "./helpers.ts";
 
@@ -22,48 +19,16 @@ import {
  */
 const HALF = 3000;
 
-interface Broker {
-  open(): Promise<void>;
-  publish(payloads: readonly string[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-const cases = [
-  {
-    name: "RabbitMQ -> Valkey",
-    storeUrl: `${VALKEY_URL}/12`,
-    setup: () => {
-      const queue = unique("test-resilience-q");
-      return {
-        broker: new RabbitFixture(queue) as Broker,
-        env: { CONSUMER_SOURCE: "rabbitmq", RABBITMQ_QUEUE: queue },
-      };
-    },
-  },
-  {
-    name: "Kafka -> Redis",
-    storeUrl: `${REDIS_URL}/12`,
-    setup: () => {
-      const topic = unique("test-resilience-t");
-      return {
-        broker: new KafkaFixture(topic) as Broker,
-        // A killed member's partitions wait for its session to expire: keep that short here.
-        env: {
-          CONSUMER_SOURCE: "kafka",
-          KAFKA_TOPIC: topic,
-          KAFKA_GROUP_ID: unique("test-resilience-g"),
-          KAFKA_SESSION_TIMEOUT_MS: "6000",
-          KAFKA_HEARTBEAT_INTERVAL_MS: "500",
-        },
-      };
-    },
-  },
-];
+// A killed member's partitions wait for its session to expire: keep that short here.
+const cases = pipelineCases(12, "test-resilience", {
+  KAFKA_SESSION_TIMEOUT_MS: "6000",
+  KAFKA_HEARTBEAT_INTERVAL_MS: "500",
+});
 
 describe.each(cases)("$name", ({ storeUrl, setup }) => {
   const store = new TestStore(storeUrl);
   let running: SpawnedConsumer[] = [];
-  let broker: Broker | undefined;
+  let broker: BrokerFixture | undefined;
 
   afterEach(async () => {
     await Promise.all(running.map((r) => stopConsumer(r, "SIGKILL")));
