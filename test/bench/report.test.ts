@@ -2,22 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { countryAgreement, targetChecks } from "../../bench/src/report/derive.ts";
 import { renderMarkdown } from "../../bench/src/report/markdown.ts";
 import { writeReport } from "../../bench/src/report/write.ts";
+import { launchChromium } from "../support/browser.ts";
 import { fixtureScenario } from "./fixture.ts";
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 describe("report", () => {
   const dir = mkdtempSync(join(tmpdir(), "bench-report-"));
@@ -26,7 +16,7 @@ describe("report", () => {
   beforeAll(async () => {
     const { scenario, info } = fixtureScenario();
     await writeReport(dir, scenario, info);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
