@@ -9,13 +9,16 @@ BUN_VERSION := $(shell cat $(ROOT)/.bun-version)
 BUN := $(ROOT)/.tools/bun/node_modules/.bin/bun
 STATE_DIR := $(ROOT)/.state
 export PATH := $(ROOT)/.tools/bin:$(ROOT)/.tools/bun/node_modules/.bin:$(PATH)
+# Every recipe's shell loads the stack's settings first: the environment (and make's command-line
+# variables) win, then .env, then .env.example. scripts/lib/env.sh is the one loader.
+export BASH_ENV := $(ROOT)/scripts/lib/env.sh
 
 # Test tiers. Unit: no broker, no server. Integration: the native stack, started first.
-UNIT_TESTS := $(wildcard packages api/test/unit consumers/test/unit test/deploy grafana/test)
+UNIT_TESTS := $(wildcard packages api/test/unit consumers/test/unit test/deploy test/tooling grafana/test)
 INTEGRATION_TESTS := $(wildcard test/integration api/test/integration consumers/test/integration test/observability test/bench)
 TEST_LOG := $(STATE_DIR)/test.log
 
-.PHONY: help setup bun deps browser lint format typecheck test test-unit test-integration \
+.PHONY: help setup bun deps browser lint format typecheck test test-unit test-integration env \
 	services-up services-down services-status services-logs clean
 
 help: ## List the targets
@@ -60,6 +63,9 @@ test: ## Everything CI runs: lint, type check, unit tests, native stack, integra
 	@mkdir -p "$(STATE_DIR)"
 	@$(MAKE) --no-print-directory setup
 	@{ $(MAKE) --no-print-directory lint typecheck test-unit test-integration; } 2>&1 | tee "$(TEST_LOG)"
+
+env: ## Print the native stack's settings as every recipe and script sees them (environment > .env > .env.example)
+	@grep -oE '^[A-Z0-9_]+' "$(ROOT)/.env.example" | while read -r name; do printf '%s=%s\n' "$$name" "$${!name-}"; done
 
 services-up: ## Install (if missing) and start RabbitMQ, Kafka, Valkey, Redis, Prometheus on loopback
 	bash scripts/services.sh up

@@ -7,16 +7,6 @@ VEGETA_VERSION := v12.13.0
 VENV := $(ROOT)/.tools/venv
 LOCUST := $(VENV)/bin/locust
 VEGETA := $(ROOT)/.tools/bin/vegeta
-# Loads the stack's defaults into a recipe's environment without overriding what is
-# already set: the environment and command-line variables first, then .env, then .env.example.
-BENCH_ENV := load_env() { \
-		while IFS='=' read -r key value; do \
-			if [[ -z "$${!key+x}" ]]; then export "$$key=$$value"; fi; \
-		done < <(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$$1"); \
-	}; \
-	if [[ -f "$(ROOT)/.env" ]]; then load_env "$(ROOT)/.env"; fi; \
-	load_env "$(ROOT)/.env.example"
-
 .PHONY: bench bench-tools locust-install vegeta-install locust
 
 locust-install: ## Install Locust $(LOCUST_VERSION) from PyPI into .tools/venv, unless present
@@ -43,10 +33,10 @@ bench-tools: locust-install vegeta-install
 test-integration: bench-tools
 
 # Variables given on the command line (SCENARIO=, DURATION_S=, RATE=, BATCH_SIZE=, ... see
-# bench/src/config.ts) reach the recipe's environment, after .env.example and .env.
+# bench/src/config.ts) reach the recipe's environment and win over .env and .env.example.
 bench: setup bench-tools services-up ## Pipeline benchmark: SCENARIO=seed|rate|max|replicas|partitions|backlog [DURATION_S= RATE= BATCH_SIZE=]
-	@$(BENCH_ENV); "$(BUN)" "$(ROOT)/bench/src/main.ts"
+	@"$(BUN)" "$(ROOT)/bench/src/main.ts"
 
 locust: locust-install ## The original lab's Locust run against API_URL (default http://127.0.0.1:$$API_PORT), 100 users, 60 s
-	@$(BENCH_ENV); cd "$(ROOT)/locust" && "$(LOCUST)" -f locustfile.py --host="$${API_URL:-http://127.0.0.1:$$API_PORT}" \
+	@cd "$(ROOT)/locust" && "$(LOCUST)" -f locustfile.py --host="$${API_URL:-http://127.0.0.1:$$API_PORT}" \
 		--users 100 --spawn-rate 10 --run-time 60s --headless

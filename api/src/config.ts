@@ -1,18 +1,14 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { loadConfig } from "@weather/config";
+import { BrokerFields, ListenHost, loadConfig, Port } from "@weather/config";
 
 /**
  * Every setting of the API, read once from the environment at start-up.
  * Defaults match .env.example (the native services on loopback).
  */
 export const ApiConfig = Type.Object({
-  API_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3000 }),
-  API_HOST: Type.String({ minLength: 1, default: "0.0.0.0" }),
-  RABBITMQ_URL: Type.String({ pattern: "^amqps?://", default: "amqp://guest:guest@127.0.0.1:5672" }),
-  RABBITMQ_QUEUE: Type.String({ minLength: 1, maxLength: 200, default: "message" }),
-  KAFKA_BROKERS: Type.String({ pattern: "^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$", default: "127.0.0.1:9092" }),
-  KAFKA_TOPIC: Type.String({ pattern: "^[a-zA-Z0-9._-]{1,249}$", default: "message" }),
-  KAFKA_TOPIC_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+  ...BrokerFields,
+  API_PORT: Port(3000),
+  API_HOST: ListenHost,
   KAFKA_CLIENT: Type.Union([Type.Literal("platformatic"), Type.Literal("kafkajs")], { default: "platformatic" }),
   KAFKA_CLIENT_ID: Type.String({ minLength: 1, default: "weather-api" }),
   /** Longest a produce request waits for more messages from concurrent HTTP requests. */
@@ -28,15 +24,13 @@ export const ApiConfig = Type.Object({
   BATCH_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
   /** While Kafka is up, how often it is pinged so that readiness notices an outage between requests. */
   KAFKA_HEALTH_CHECK_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 2000 }),
-  /** How often a broker that is down is probed for recovery. */
-  BROKER_RECONNECT_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 500 }),
+  /** First pause before reconnecting to a broker that is down; doubles (with jitter) up to BROKER_RECONNECT_MAX_MS. */
+  BROKER_RECONNECT_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 200 }),
+  BROKER_RECONNECT_MAX_MS: Type.Integer({ minimum: 10, maximum: 300000, default: 5000 }),
   /** SIGTERM: time between readiness turning false and the listener closing (lets a load balancer notice). */
   SHUTDOWN_DELAY_MS: Type.Integer({ minimum: 0, maximum: 30000, default: 0 }),
   /** SIGTERM: longest wait for in-flight publishes before connections are closed anyway. */
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 8000 }),
-  LOG_LEVEL: Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")], {
-    default: "info",
-  }),
 });
 export type ApiConfig = Static<typeof ApiConfig>;
 

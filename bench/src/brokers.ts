@@ -1,5 +1,5 @@
 import { Admin } from "@platformatic/kafka";
-import { deadLetterName } from "@weather/schema";
+import { deadLetterName } from "@weather/brokers";
 import amqp from "amqplib";
 
 /**

@@ -4,6 +4,7 @@ import { type BenchConfig, withDb } from "./config.ts";
 import { runLocust } from "./load/locust.ts";
 import type { HttpLoadResult } from "./load/summary.ts";
 import { runVegeta } from "./load/vegeta.ts";
+import { metricSum } from "./metrics.ts";
 import type { Progress } from "./progress.ts";
 import { type Source, Stack } from "./stack.ts";
 import { PIPELINES, type PipelineName, type StoreReader, type StoreSnapshot } from "./stores.ts";
@@ -72,23 +73,12 @@ export interface PhaseContext {
 // Store polls while draining: fine enough to time a drain of a few seconds.
 const POLL_MS = 100;
 
-/** Sum of a counter's samples in Prometheus text (all label sets). */
-export function metricValue(text: string, name: string): number | null {
-  let sum: number | null = null;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(name) || (line[name.length] !== " " && line[name.length] !== "{")) continue;
-    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (Number.isFinite(value)) sum = (sum ?? 0) + value;
-  }
-  return sum;
-}
-
 async function apiMetrics(apiUrl: string): Promise<PhaseResult["apiMetrics"]> {
   try {
     const text = await (await fetch(`${apiUrl}/metrics`)).text();
     return {
-      acceptedTotal: metricValue(text, "api_messages_accepted_total"),
-      partialPublishes: metricValue(text, "api_partial_publishes_total"),
+      acceptedTotal: metricSum(text, "api_messages_accepted_total"),
+      partialPublishes: metricSum(text, "api_partial_publishes_total"),
     };
   } catch {
     return { acceptedTotal: null, partialPublishes: null };

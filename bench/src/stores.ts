@@ -1,4 +1,4 @@
-import { latencyPercentile, readSnapshot, STORE_KEYS, type StoreSnapshot } from "@weather/store";
+import { latencyPercentile, readSnapshot, resetStore, STORE_KEYS, type StoreSnapshot } from "@weather/store";
 import Valkey from "iovalkey";
 
 export type PipelineName = "rabbitmq-valkey" | "kafka-redis";
@@ -31,14 +31,8 @@ export class StoreReader {
    * a phase, so its counts are exactly that phase's and a long series of runs does not
    * pile up hundreds of thousands of dedup keys.
    */
-  async reset(): Promise<void> {
-    await this.client.del(...Object.values(STORE_KEYS));
-    let cursor = "0";
-    do {
-      const [next, keys] = await this.client.scan(cursor, "MATCH", "seen:*", "COUNT", 5000);
-      if (keys.length > 0) await this.client.unlink(...keys);
-      cursor = next;
-    } while (cursor !== "0");
+  reset(): Promise<void> {
+    return resetStore(this.client);
   }
 
   async close(): Promise<void> {

@@ -1,63 +1,34 @@
 /**
- * Every failure the consumer handles says whether trying again can help.
- * The flag decides the fate of the messages involved:
- * retriable -> retried, then handed back to the broker (requeue / offset not committed);
- * not retriable -> a bad message is dead-lettered, a bad store or broker setup stops the process.
+ * Store failures, each with the verdict that decides the fate of the batch involved:
+ * retriable -> retried with backoff (the batch stays unacknowledged meanwhile);
+ * not retriable -> the batch is handed back to the broker and the process stops.
+ * Broker failures are @weather/brokers' BrokerError, with the client's own verdict.
  */
-export abstract class ConsumerError extends Error {
-  abstract readonly code: string;
-  abstract readonly retriable: boolean;
-}
-
-/** The store could not be reached or answered with a transient condition (LOADING, BUSY, timeouts). */
-export class StoreUnavailableError extends ConsumerError {
-  override readonly name = "StoreUnavailableError";
-  readonly code = "store_unavailable";
-  readonly retriable = true;
-}
-
-/** The store rejected the write in a way retrying will not fix (wrong key type, script error). */
-export class StoreRejectedError extends ConsumerError {
-  override readonly name = "StoreRejectedError";
-  readonly code = "store_rejected";
-  readonly retriable = false;
-}
-
-/** Acknowledging, committing or dead-lettering failed; the broker will redeliver, which dedup absorbs. */
-export class SourceSettleError extends ConsumerError {
-  override readonly name = "SourceSettleError";
-  readonly code = "source_settle_failed";
-  readonly retriable = true;
-}
-
-/** The broker connection was lost; the process exits non-zero so its supervisor restarts it. */
-export class SourceLostError extends ConsumerError {
-  override readonly name = "SourceLostError";
-  readonly code = "source_lost";
-  readonly retriable = false;
-}
-
-/** A message that can never be counted: not JSON, or not a valid envelope. */
-export class InvalidMessageError extends ConsumerError {
-  override readonly name = "InvalidMessageError";
-  readonly code = "invalid_message";
-  readonly retriable = false;
+export class StoreError extends Error {
+  override readonly name: string = "StoreError";
   constructor(
-    readonly reason: "not_json" | "invalid_envelope",
-    detail: string,
+    readonly code: "store_unavailable" | "store_full" | "store_rejected",
+    message: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
   ) {
-    super(detail);
+    super(message, options);
   }
 }
 
 /** Store replies that mean "try again later" rather than "this can never work". */
-const TRANSIENT_STORE_REPLIES = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|OOM)\b/;
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS)\b/;
+/** maxmemory reached with noeviction: nothing is written until memory is freed (keys expire). */
+const FULL_REPLY = /^OOM\b/;
 
 /** Classifies an error thrown by the store client. */
-export function storeError(error: unknown): ConsumerError {
-  if (error instanceof ConsumerError) return error;
+export function storeError(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const isReply = error instanceof Error && error.name === "ReplyError";
-  if (isReply && !TRANSIENT_STORE_REPLIES.test(message)) return new StoreRejectedError(message, { cause: error });
-  return new StoreUnavailableError(message, { cause: error });
+  if (isReply && FULL_REPLY.test(message)) return new StoreError("store_full", message, true, { cause: error });
+  if (isReply && !TRANSIENT_REPLIES.test(message)) {
+    return new StoreError("store_rejected", message, false, { cause: error });
+  }
+  return new StoreError("store_unavailable", message, true, { cause: error });
 }

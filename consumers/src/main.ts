@@ -3,9 +3,6 @@ import { createLogger } from "@weather/log";
 import { loadConsumerConfig } from "./config.ts";
 import { ConsumerService } from "./service.ts";
 
-/** SIGTERM must end the process within 10 s (the platform's grace period), whatever hangs. */
-const HARD_EXIT_MS = 9500;
-
 let config: ReturnType<typeof loadConsumerConfig>;
 try {
   config = loadConsumerConfig();
@@ -17,6 +14,8 @@ try {
 
 const log = createLogger(config.LOG_LEVEL, { service: `${config.CONSUMER_SOURCE}-consumer`, pid: process.pid });
 const service = new ConsumerService(config, log);
+/** The drain gets SHUTDOWN_TIMEOUT_MS; closing connections afterwards gets this much more, whatever hangs. */
+const HARD_EXIT_MS = config.SHUTDOWN_TIMEOUT_MS + 1500;
 
 let exiting = false;
 async function shutdown(code: number, why: string): Promise<void> {
@@ -31,12 +30,12 @@ async function shutdown(code: number, why: string): Promise<void> {
 process.on("SIGTERM", () => void shutdown(0, "SIGTERM"));
 process.on("SIGINT", () => void shutdown(0, "SIGINT"));
 
-try {
-  await service.start((error) => {
+service
+  .start((error) => {
     log.error("fatal", { error });
     void shutdown(1, error.message);
+  })
+  .catch((error: unknown) => {
+    log.error("start-up failed", { error });
+    void shutdown(1, "start-up failed");
   });
-} catch (error) {
-  log.error("start-up failed", { error });
-  await shutdown(1, "start-up failed");
-}

@@ -15,6 +15,10 @@ export class ConsumerMetrics {
   readonly storeBatchDuration: Histogram;
   readonly endToEndLatency: Histogram;
   readonly up: Gauge;
+  /** 1 while /readyz answers 200: connected to broker and store, and the last store write went through. */
+  readonly ready: Gauge;
+  readonly reconnects: Counter;
+  readonly retries: Counter<"step">;
   /** consumer_kafka_lag or consumer_rabbitmq_queue_depth, depending on the source. */
   readonly backlog: Gauge;
 
@@ -63,6 +67,22 @@ export class ConsumerMetrics {
     });
     this.up = new Gauge({ name: "consumer_up", help: "1 while the consumer process runs.", registers });
     this.up.set(1);
+    this.ready = new Gauge({
+      name: "consumer_ready",
+      help: "1 while the consumer is connected to its broker and store and its last store write succeeded.",
+      registers,
+    });
+    this.reconnects = new Counter({
+      name: "consumer_broker_reconnects_total",
+      help: "Times the broker connection was lost (or could not be opened) and opened again.",
+      registers,
+    });
+    this.retries = new Counter({
+      name: "consumer_retries_total",
+      help: "Retries of a failed step (store, dead-letter), each after a backoff pause.",
+      labelNames: ["step"],
+      registers,
+    });
     this.backlog =
       pipeline === "kafka-redis"
         ? new Gauge({

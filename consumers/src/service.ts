@@ -1,8 +1,10 @@
+import type { BackoffOptions } from "@weather/async";
 import type { Logger } from "@weather/log";
 import { Elysia } from "elysia";
 import type { ResolvedConsumerConfig } from "./config.ts";
+import { SourceConnection } from "./core/connection.ts";
 import { CountingPipeline } from "./core/pipeline.ts";
-import { type HealthDeps, healthController } from "./http/health.ts";
+import { type HealthDeps, healthController, type Readiness } from "./http/health.ts";
 import { ConsumerMetrics } from "./metrics.ts";
 import { KafkaSource } from "./sources/kafka.ts";
 import { RabbitSource } from "./sources/rabbitmq.ts";
@@ -18,14 +20,18 @@ function createSource(config: ResolvedConsumerConfig): Source<Delivery> {
     return new RabbitSource({
       url: config.RABBITMQ_URL,
       queue: config.RABBITMQ_QUEUE,
+      type: config.RABBITMQ_QUEUE_TYPE,
+      deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT,
       prefetch: config.RABBITMQ_PREFETCH,
       connectionName: `rabbitmq-consumer:${process.pid}`,
+      closeTimeoutMs: config.OPERATION_TIMEOUT_MS,
     });
   }
   return new KafkaSource({
     brokers: config.KAFKA_BROKERS.split(","),
     topic: config.KAFKA_TOPIC,
     partitions: config.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     groupId: config.KAFKA_GROUP_ID,
     clientId: config.KAFKA_CLIENT_ID,
     sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
@@ -33,18 +39,22 @@ function createSource(config: ResolvedConsumerConfig): Source<Delivery> {
     fetchMaxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS,
     fetchMaxBytes: config.KAFKA_FETCH_MAX_BYTES,
     bufferedMessages: config.BATCH_MAX_SIZE,
+    commitTimeoutMs: config.OPERATION_TIMEOUT_MS,
   });
 }
 
 /**
- * One consumer process: source adapter + counting core + store + HTTP endpoints.
- * The same assembly serves rabbitmq-consumer and kafka-consumer.
+ * One consumer process: source adapter + counting core + store + HTTP endpoints. The same
+ * assembly serves rabbitmq-consumer and kafka-consumer. It heals by itself: the source
+ * reconnects, the store client reconnects and failed writes are retried, and /readyz says 503
+ * meanwhile. Only a failure that retrying cannot fix stops the process.
  */
 export class ConsumerService {
   readonly metrics: ConsumerMetrics;
   readonly store: CountStore;
   readonly source: Source<Delivery>;
   readonly pipeline: CountingPipeline<Delivery>;
+  readonly connection: SourceConnection<Delivery>;
   readonly http: ReturnType<typeof createHttp>;
   #backlogTimer: ReturnType<typeof setInterval> | undefined;
   #started = false;
@@ -54,42 +64,64 @@ export class ConsumerService {
     private readonly config: ResolvedConsumerConfig,
     private readonly log: Logger,
   ) {
+    const backoff: BackoffOptions = { initialMs: config.RETRY_BACKOFF_MS, maxMs: config.RETRY_MAX_BACKOFF_MS };
     this.metrics = new ConsumerMetrics(config.pipeline);
     this.store = new CountStore(config.STORE_URL, {
-      dedupTtlSeconds: config.DEDUP_TTL_SECONDS,
+      mode: config.CONSUMER_SOURCE,
+      dedupWindowSeconds: config.DEDUP_WINDOW_SECONDS,
+      unacknowledgedMaxAgeSeconds: config.DEDUP_UNACKED_MAX_AGE_SECONDS,
+      commandTimeoutMs: config.OPERATION_TIMEOUT_MS,
+      reconnect: backoff,
       connectionName: `${config.pipeline}-${process.pid}`,
     });
     this.source = createSource(config);
-    this.pipeline = new CountingPipeline(
-      this.source,
-      this.store,
-      this.metrics,
-      {
-        batchMaxSize: config.BATCH_MAX_SIZE,
-        batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
-        retryBackoffMs: config.STORE_RETRY_BACKOFF_MS,
-      },
-      log,
-    );
-    this.http = createHttp({ ready: () => this.ready, registry: this.metrics.registry });
+    const pipelineOptions = {
+      batchMaxSize: config.BATCH_MAX_SIZE,
+      batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
+      retry: backoff,
+    };
+    this.pipeline = new CountingPipeline(this.source, this.store, this.metrics, pipelineOptions, log);
+    this.connection = new SourceConnection(this.source, this.pipeline.accept, backoff, this.metrics, log);
+    this.http = createHttp({ readiness: () => this.readiness(), registry: this.metrics.registry });
+  }
+
+  /** Ready: started, not shutting down, broker and store connected, and store writes going through. */
+  readiness(): Readiness {
+    const shuttingDown = this.#closing !== undefined;
+    const broker = this.config.CONSUMER_SOURCE;
+    const store = this.config.pipeline === "rabbitmq-valkey" ? "valkey" : "redis";
+    const dependencies = {
+      [broker]: this.source.ready ? "up" : "down",
+      [store]: this.store.ready ? "up" : "down",
+    } as const;
+    const stalled = this.pipeline.stalled;
+    const ready = this.#started && !shuttingDown && this.source.ready && this.store.ready && !stalled;
+    this.metrics.ready.set(ready ? 1 : 0);
+    return { ready, shuttingDown, dependencies, stalled };
   }
 
   get ready(): boolean {
-    return this.#started && this.#closing === undefined && this.store.ready && this.source.ready;
+    return this.readiness().ready;
   }
 
-  /** Serves HTTP at once (liveness during start-up), then connects and starts consuming. */
+  /**
+   * Serves HTTP at once (liveness during start-up), then connects and starts consuming. A broker
+   * or store that is down only delays readiness; `onFatal` reports what retrying cannot fix.
+   */
   async start(onFatal: (error: Error) => void): Promise<void> {
     this.http.listen({ port: this.config.HTTP_PORT, hostname: this.config.HTTP_HOST });
-    await this.store.connect();
+    this.store.connect();
     const policy = await this.store.maxmemoryPolicy();
     if (policy !== undefined && policy !== "noeviction") {
       this.log.warn("store maxmemory-policy is not noeviction: dedup keys or counters may be evicted", { policy });
     }
-    await this.source.connect();
-    await this.pipeline.start(onFatal);
+    this.pipeline.start(onFatal);
+    this.#backlogTimer = setInterval(() => {
+      void this.#refreshBacklog();
+      this.readiness(); // keeps the consumer_ready gauge current between /readyz probes
+    }, this.config.BACKLOG_POLL_MS);
+    await this.connection.start(onFatal);
     this.#started = true;
-    this.#backlogTimer = setInterval(() => void this.#refreshBacklog(), this.config.BACKLOG_POLL_MS);
     void this.#refreshBacklog();
     this.log.info("consuming", {
       port: this.config.HTTP_PORT,
@@ -114,9 +146,11 @@ export class ConsumerService {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#backlogTimer);
+      this.metrics.ready.set(0);
       const steps: [string, () => Promise<unknown> | unknown][] = [
+        ["stop fetching", () => this.connection.stop()],
         ["drain", () => this.pipeline.drain(this.config.SHUTDOWN_TIMEOUT_MS)],
-        ["source", () => this.source.close()],
+        ["source", () => this.connection.close()],
         ["store", () => this.store.close()],
         ["http", () => this.http.stop(true)],
       ];
@@ -124,7 +158,7 @@ export class ConsumerService {
         try {
           await step();
         } catch (error) {
-          this.log.warn(`closing ${name} failed`, { error });
+          this.log.warn(`closing: ${name} failed`, { error });
         }
       }
       this.log.info("closed");

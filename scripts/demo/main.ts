@@ -7,27 +7,29 @@
  * settings (.env.example / .env): API_PORT, VALKEY_URL, REDIS_URL, ...
  */
 
+import { loadStackConfig } from "@weather/config";
 import { readSnapshot, type StoreSnapshot } from "@weather/store";
 import Valkey from "iovalkey";
 import { sendMessages } from "./load.ts";
 import { delta, type PipelineRun, renderTable } from "./report.ts";
-import { loadStackEnv, portOpen, run } from "./stack.ts";
+import { portOpen, run } from "./stack.ts";
 
-const env = loadStackEnv();
+const { env } = process;
+const stack = loadStackConfig();
 const MESSAGES = Number(env.MESSAGES ?? 10_000);
 const CONCURRENCY = Number(env.CONCURRENCY ?? 64);
 const DRAIN_TIMEOUT_MS = Number(env.DRAIN_TIMEOUT_S ?? 120) * 1000;
 const KEEP = env.KEEP === "1" || env.KEEP === "true";
-const apiUrl = `http://127.0.0.1:${env.API_PORT}`;
+const apiUrl = `http://127.0.0.1:${stack.API_PORT}`;
 const say = (text: string) => process.stdout.write(`[demo] ${text}\n`);
 
 // What runs already stays running afterwards; only what this demo starts is stopped.
-const servicesWereUp = await portOpen(Number(env.RABBITMQ_PORT));
-const appWasUp = await portOpen(Number(env.API_PORT));
+const servicesWereUp = await portOpen(Number(new URL(stack.RABBITMQ_URL).port));
+const appWasUp = await portOpen(stack.API_PORT);
 
 let exitCode = 0;
-const valkey = new Valkey(env.VALKEY_URL as string, { lazyConnect: true });
-const redis = new Valkey(env.REDIS_URL as string, { lazyConnect: true });
+const valkey = new Valkey(stack.VALKEY_URL, { lazyConnect: true });
+const redis = new Valkey(stack.REDIS_URL, { lazyConnect: true });
 try {
   say("starting the native stack and the application (scripts/dev.sh up)...");
   await run(["bash", "scripts/dev.sh", "up"], env);

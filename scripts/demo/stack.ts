@@ -1,8 +1,8 @@
 import { connect } from "node:net";
+import { resolve } from "node:path";
 
-import { ROOT } from "../lib/stack-env.ts";
-
-export { loadStackEnv, ROOT } from "../lib/stack-env.ts";
+/** The repository root. */
+export const ROOT = resolve(import.meta.dir, "../..");
 
 export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
   return new Promise((resolve) => {

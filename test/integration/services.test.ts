@@ -3,11 +3,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from "@platformatic/kafka";
 import amqp from "amqplib";
 import Valkey from "iovalkey";
-import { stackEnv, uniqueName } from "../support/env.ts";
+import { stack, uniqueName } from "../support/index.ts";
 
 describe("RabbitMQ", () => {
   test("publishes and consumes a persistent message with a publisher confirm", async () => {
-    const connection = await amqp.connect(stackEnv("RABBITMQ_URL"));
+    const connection = await amqp.connect(stack.RABBITMQ_URL);
     const queue = uniqueName("foundation");
     try {
       const channel = await connection.createConfirmChannel();
@@ -33,7 +33,7 @@ describe("RabbitMQ", () => {
 });
 
 describe("Kafka", () => {
-  const brokers = [stackEnv("KAFKA_BROKERS")];
+  const brokers = stack.KAFKA_BROKERS.split(",");
   const topic = uniqueName("foundation");
   const admin = new Admin({ clientId: "foundation-test", bootstrapBrokers: brokers });
 
@@ -77,11 +77,11 @@ describe("Kafka", () => {
 });
 
 describe.each([
-  ["Valkey", "VALKEY_URL", "valkey_version"],
-  ["Redis", "REDIS_URL", "redis_version"],
-])("%s", (_name, urlVariable, versionField) => {
+  ["Valkey", stack.VALKEY_URL, "valkey_version"],
+  ["Redis", stack.REDIS_URL, "redis_version"],
+])("%s", (_name, url, versionField) => {
   test("stores and reads back a value and reports its own version", async () => {
-    const client = new Valkey(stackEnv(urlVariable));
+    const client = new Valkey(url);
     const key = uniqueName("foundation");
     try {
       await client.set(key, "sunny", "EX", 60);

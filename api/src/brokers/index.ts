@@ -10,10 +10,13 @@ const BROKER_CLOSE_TIMEOUT_MS = 1500;
 
 /** Both publishers, wired to the broker-up gauge. Call start() on each to connect. */
 export function createBrokers(config: ApiConfig, logger: Logger, metrics: ApiMetrics) {
+  const reconnect = { initialMs: config.BROKER_RECONNECT_MS, maxMs: config.BROKER_RECONNECT_MAX_MS };
   const rabbitmq = new RabbitMqPublisher({
     url: config.RABBITMQ_URL,
     queue: config.RABBITMQ_QUEUE,
-    reconnectDelayMs: config.BROKER_RECONNECT_MS,
+    type: config.RABBITMQ_QUEUE_TYPE,
+    deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT,
+    reconnect,
     closeTimeoutMs: BROKER_CLOSE_TIMEOUT_MS,
     logger,
     onStateChange: (up) => metrics.setBrokerUp("rabbitmq", up),
@@ -24,11 +27,12 @@ export function createBrokers(config: ApiConfig, logger: Logger, metrics: ApiMet
       brokers: config.KAFKA_BROKERS.split(","),
       topic: config.KAFKA_TOPIC,
       partitions: config.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
       requestTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     }),
     lingerMs: config.KAFKA_LINGER_MS,
     batchMaxMessages: config.KAFKA_BATCH_MAX_MESSAGES,
-    reconnectDelayMs: config.BROKER_RECONNECT_MS,
+    reconnect,
     healthCheckIntervalMs: config.KAFKA_HEALTH_CHECK_INTERVAL_MS,
     closeTimeoutMs: BROKER_CLOSE_TIMEOUT_MS,
     logger,

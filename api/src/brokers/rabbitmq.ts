@@ -1,12 +1,12 @@
+import { Backoff, type BackoffOptions, settleWithin } from "@weather/async";
+import { amqpError, BrokerError, declareRabbitQueues, isRetriable, type RabbitQueueSettings } from "@weather/brokers";
 import type { Logger } from "@weather/log";
-import { deadLetterName, rabbitmqQueueArguments } from "@weather/schema";
 import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
-import { BrokerError, type BrokerPublisher, describeError, type OutboundMessage, settleWithin } from "./types.ts";
+import type { BrokerPublisher, OutboundMessage } from "./types.ts";
 
-export interface RabbitMqOptions {
+export interface RabbitMqOptions extends RabbitQueueSettings {
   url: string;
-  queue: string;
-  reconnectDelayMs: number;
+  reconnect: BackoffOptions;
   /** Bound on each step of close() (waiting for confirms, closing the connection). */
   closeTimeoutMs: number;
   logger: Logger;
@@ -30,8 +30,11 @@ export class RabbitMqPublisher implements BrokerPublisher {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private connecting = false;
   private readonly publishOptions = { persistent: true, contentType: "application/json", messageId: "" };
+  private readonly backoff: Backoff;
 
-  constructor(private readonly options: RabbitMqOptions) {}
+  constructor(private readonly options: RabbitMqOptions) {
+    this.backoff = new Backoff(options.reconnect);
+  }
 
   start(): void {
     void this.connect();
@@ -43,8 +46,8 @@ export class RabbitMqPublisher implements BrokerPublisher {
 
   publish(messages: readonly OutboundMessage[]): Promise<void> {
     const channel = this.channel;
-    if (channel === undefined) return Promise.reject(new BrokerError("rabbitmq", "not connected"));
-    if (this.blocked) return Promise.reject(new BrokerError("rabbitmq", "connection blocked by the broker"));
+    if (channel === undefined) return Promise.reject(new BrokerError("rabbitmq", "not connected", true));
+    if (this.blocked) return Promise.reject(new BrokerError("rabbitmq", "connection blocked by the broker", true));
     const { queue } = this.options;
     return new Promise<void>((resolve, reject) => {
       let remaining = messages.length;
@@ -53,7 +56,7 @@ export class RabbitMqPublisher implements BrokerPublisher {
         if (failed) return;
         if (error) {
           failed = true;
-          reject(new BrokerError("rabbitmq", `not confirmed: ${describeError(error)}`, { cause: error }));
+          reject(amqpError("not confirmed", error));
           return;
         }
         if (--remaining === 0) resolve();
@@ -66,7 +69,7 @@ export class RabbitMqPublisher implements BrokerPublisher {
       } catch (error) {
         // The channel closed between the check above and the write.
         failed = true;
-        reject(new BrokerError("rabbitmq", `publish failed: ${describeError(error)}`, { cause: error }));
+        reject(amqpError("publish failed", error));
       }
     });
   }
@@ -118,8 +121,7 @@ export class RabbitMqPublisher implements BrokerPublisher {
       channel.on("close", () => {
         if (this.channel === channel) void connection?.close().catch(() => {});
       });
-      await channel.assertQueue(queue, { durable: true, arguments: rabbitmqQueueArguments(queue) });
-      await channel.assertQueue(deadLetterName(queue), { durable: true });
+      await declareRabbitQueues(channel, this.options);
       if (this.closing) {
         await connection.close();
         return;
@@ -127,10 +129,12 @@ export class RabbitMqPublisher implements BrokerPublisher {
       this.connection = connection;
       this.channel = channel;
       this.blocked = false;
-      logger.info("rabbitmq: connected", { queue });
+      this.backoff.reset();
+      logger.info("rabbitmq: connected", { queue, type: this.options.type });
       this.options.onStateChange?.(true);
     } catch (error) {
-      logger.warn("rabbitmq: connect failed", { error: describeError(error) });
+      // A permanent failure (refused credentials, a queue of another type) needs an operator: say so louder.
+      logger[isRetriable(error) ? "warn" : "error"]("rabbitmq: connect failed", { error: amqpError("connect", error) });
       await connection?.close().catch(() => {});
       this.scheduleReconnect();
     } finally {
@@ -151,6 +155,6 @@ export class RabbitMqPublisher implements BrokerPublisher {
   private scheduleReconnect(): void {
     if (this.closing) return;
     clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => void this.connect(), this.options.reconnectDelayMs);
+    this.reconnectTimer = setTimeout(() => void this.connect(), this.backoff.next());
   }
 }

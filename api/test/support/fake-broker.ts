@@ -1,4 +1,5 @@
-import { BrokerError, type BrokerName, type BrokerPublisher, type OutboundMessage } from "../../src/brokers/types.ts";
+import { BrokerError } from "@weather/brokers";
+import type { BrokerName, BrokerPublisher, OutboundMessage } from "../../src/brokers/types.ts";
 
 /** An in-process broker for unit tests and the stubbed benchmark: confirms at once unless told otherwise. */
 export class FakeBroker implements BrokerPublisher {
@@ -15,7 +16,7 @@ export class FakeBroker implements BrokerPublisher {
   }
   publish(messages: readonly OutboundMessage[]): Promise<void> {
     if (this.keep) this.received.push(...messages);
-    if (this.mode === "fail") return Promise.reject(new BrokerError(this.name, "refused"));
+    if (this.mode === "fail") return Promise.reject(new BrokerError(this.name, "refused", true));
     if (this.mode === "hang") return new Promise(() => {});
     return Promise.resolve();
   }

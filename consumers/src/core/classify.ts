@@ -1,5 +1,5 @@
 import { parseEnvelope } from "@weather/schema";
-import { latencyField } from "@weather/store";
+import { idBytes, latencyField } from "@weather/store";
 import type { DeadLetter, Delivery } from "../sources/source.ts";
 import type { CountableMessage } from "../store/count-store.ts";
 
@@ -9,6 +9,8 @@ export interface ClassifiedBatch<D extends Delivery> {
   valid: CountableMessage[];
   /** acceptedAt of each valid message, same order as `valid`. */
   acceptedAt: number[];
+  /** The delivery of each valid message, same order as `valid`. */
+  validDeliveries: D[];
   bad: DeadLetter<D>[];
 }
 
@@ -19,6 +21,7 @@ export interface ClassifiedBatch<D extends Delivery> {
 export function classifyBatch<D extends Delivery>(batch: readonly D[], countedAt: number): ClassifiedBatch<D> {
   const valid: CountableMessage[] = [];
   const acceptedAt: number[] = [];
+  const validDeliveries: D[] = [];
   const bad: DeadLetter<D>[] = [];
   for (const delivery of batch) {
     const json = utf8.decode(delivery.payload);
@@ -26,19 +29,21 @@ export function classifyBatch<D extends Delivery>(batch: readonly D[], countedAt
     if (parsed.ok) {
       const envelope = parsed.value;
       valid.push({
-        id: envelope.id,
+        id: idBytes(envelope.id),
         country: envelope.country,
         weather: envelope.weather,
         // Clocks of API and consumer hosts may disagree by a little; never a negative latency.
         latencyField: latencyField(Math.max(0, countedAt - envelope.acceptedAt)),
         json,
+        position: delivery.position,
       });
       acceptedAt.push(envelope.acceptedAt);
+      validDeliveries.push(delivery);
     } else {
       const notJson = parsed.errors.length === 1 && parsed.errors[0]?.rule.startsWith("Not JSON");
       const detail = parsed.errors.map((error) => `${error.field}: ${error.rule}`).join("; ");
       bad.push({ delivery, reason: notJson ? "not_json" : "invalid_envelope", detail: detail.slice(0, 500) });
     }
   }
-  return { valid, acceptedAt, bad };
+  return { valid, acceptedAt, validDeliveries, bad };
 }

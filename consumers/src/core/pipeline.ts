@@ -1,146 +1,147 @@
+import { Backoff, type BackoffOptions, retry, withTimeout } from "@weather/async";
+import { isRetriable } from "@weather/brokers";
 import type { Logger } from "@weather/log";
-import { ConsumerError } from "../errors.ts";
 import type { ConsumerMetrics } from "../metrics.ts";
 import type { Delivery, Source } from "../sources/source.ts";
-import type { CountStore } from "../store/count-store.ts";
+import type { CountableMessage, CountStore } from "../store/count-store.ts";
 import { classifyBatch } from "./classify.ts";
 
 export interface PipelineOptions {
   batchMaxSize: number;
+  /**
+   * How long a batch smaller than batchMaxSize may wait for more messages. 0 (the default) takes
+   * whatever has arrived: low load gives small batches and low latency, high load big batches.
+   */
   batchMaxWaitMs: number;
-  /** First pause after a retriable failure; doubles up to 5 s. */
-  retryBackoffMs: number;
+  /** Pauses between retries of a failed store or dead-letter step. */
+  retry: BackoffOptions;
 }
 
 type StoreLike = Pick<CountStore, "countBatch">;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+type Settler<D extends Delivery> = Pick<
+  Source<D>,
+  "pause" | "resume" | "deadLetter" | "ack" | "release" | "replayGuardKey"
+>;
 
 /**
- * The consumer core, the same for both brokers: buffers deliveries, and for every batch
- * (BATCH_MAX_SIZE messages or BATCH_MAX_WAIT_MS after the first) dead-letters the bad
- * messages, counts the rest in ONE store round trip, and only then acknowledges the batch.
- * Batches are processed one at a time, in delivery order, so acknowledging "up to the
- * last delivery" is exact; deliveries arriving meanwhile form the next batch.
+ * The consumer core, the same for both brokers. It takes deliveries in broker order and, one
+ * batch at a time, dead-letters the bad messages, counts the rest in ONE store round trip, and
+ * only then acknowledges the batch. Nothing it was given is ever dropped: a delivery is counted
+ * (the store recognises one counted before) or handed back, so a rebalance or reconnection can
+ * only cause replays, never loss. Deliveries arriving during a batch form the next one.
  */
 export class CountingPipeline<D extends Delivery> {
   #buffer: D[] = [];
-  /** When the oldest buffered delivery arrived (ms), for the BATCH_MAX_WAIT_MS deadline. */
+  /** When the oldest buffered delivery arrived (ms), for batchMaxWaitMs. */
   #oldestAt = 0;
   #wake: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #fatal: ((error: Error) => void) | undefined;
+  #drained: Promise<void> | undefined;
+  #stalled = false;
+  /** Ids of the last batch whose acknowledgement the broker confirmed: the store forgets them as unacknowledged. */
+  #settled: Buffer[] = [];
 
   constructor(
-    private readonly source: Source<D>,
+    private readonly source: Settler<D>,
     private readonly store: StoreLike,
     private readonly metrics: ConsumerMetrics,
     private readonly options: PipelineOptions,
     private readonly log: Logger,
   ) {}
 
-  /** Starts consuming. `onFatal` is called once when the pipeline cannot go on (the process should exit non-zero). */
-  async start(onFatal: (error: Error) => void): Promise<void> {
+  /** Starts the batch loop. `onFatal` is called once when the pipeline cannot go on (the process should exit non-zero). */
+  start(onFatal: (error: Error) => void): void {
     this.#fatal = onFatal;
-    this.#loop = this.#run();
-    await this.source.start((delivery) => this.#accept(delivery), onFatal);
+    this.#loop ??= this.#run();
   }
 
-  /** Deliveries buffered and not yet in a batch. */
-  get buffered(): number {
-    return this.#buffer.length;
+  /** True while a step (store write, dead-lettering) is failing and being retried: nothing is acknowledged meanwhile. */
+  get stalled(): boolean {
+    return this.#stalled;
   }
 
-  /**
-   * Stops fetching and finishes the batches in hand within `timeoutMs`; whatever is left
-   * is handed back to the broker. Safe to call twice.
-   */
-  async drain(timeoutMs: number): Promise<void> {
-    if (!this.#stopping) {
-      this.#stopping = true;
-      try {
-        await this.source.stop();
-      } catch (error) {
-        this.log.warn("stopping the source failed", { error });
-      }
-      this.#wakeUp();
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const outcome = await Promise.race([this.#loop ?? Promise.resolve(), timedOut]);
-    clearTimeout(timer);
-    if (outcome === "timeout" && this.#buffer.length > 0) {
-      const left = this.#buffer.splice(0);
-      this.log.warn("shutdown budget spent; handing deliveries back", { deliveries: left.length });
-      await this.source.release(left).catch(() => {});
-    }
-  }
-
-  #accept(delivery: D): void {
+  /** The source's sink: one delivery, in broker order. */
+  readonly accept = (delivery: D): void => {
     this.metrics.consumed.inc();
-    this.#buffer.push(delivery);
-    const size = this.#buffer.length;
+    const size = this.#buffer.push(delivery);
     if (size === 1) this.#oldestAt = performance.now();
-    if (size >= this.options.batchMaxSize) this.#wakeUp();
-    else if (size === 1 && this.#wake) this.#armTimer(this.options.batchMaxWaitMs);
+    if (this.options.batchMaxWaitMs === 0 || size >= this.options.batchMaxSize) this.#wakeUp();
+    else if (size === 1 && this.#wake) this.#armLinger();
     // Kafka keeps fetching unless told otherwise; hold at two batches' worth (RabbitMQ is bounded by prefetch).
     if (!this.#paused && size >= 2 * this.options.batchMaxSize) {
       this.#paused = true;
       this.source.pause();
     }
+  };
+
+  /**
+   * Finishes the deliveries in hand within `timeoutMs` (the caller has stopped the source);
+   * whatever is left is handed back to the broker. Safe to call twice.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    this.#drained ??= (async () => {
+      this.#stopping = true;
+      this.#wakeUp();
+      try {
+        await withTimeout(this.#loop ?? Promise.resolve(), timeoutMs, "draining the batches in hand");
+      } catch {
+        const left = this.#buffer.splice(0);
+        this.log.warn("shutdown budget spent; handing deliveries back", { deliveries: left.length });
+        if (left.length > 0) await this.source.release(left).catch(() => {});
+      }
+    })();
+    return this.#drained;
   }
 
   #wakeUp(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
   }
 
-  #armTimer(ms: number): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#wakeUp(), Math.max(0, ms));
+  /** Waits until a delivery arrives or, with batchMaxWaitMs, until the batch is full or old enough. */
+  #nextBatchDue(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (this.#buffer.length > 0) this.#armLinger();
+    });
   }
 
-  /** Resolves when a batch is due: full, past its deadline, or shutting down. */
+  /** Wakes the loop when the oldest buffered delivery has waited batchMaxWaitMs. */
+  #armLinger(): void {
+    clearTimeout(this.#lingerTimer);
+    const left = this.options.batchMaxWaitMs - (performance.now() - this.#oldestAt);
+    this.#lingerTimer = setTimeout(() => this.#wakeUp(), Math.max(0, left));
+  }
+
   #batchDue(): boolean {
     const size = this.#buffer.length;
     if (size === 0) return false;
-    return (
-      this.#stopping ||
-      size >= this.options.batchMaxSize ||
-      performance.now() - this.#oldestAt >= this.options.batchMaxWaitMs
-    );
+    if (this.#stopping || size >= this.options.batchMaxSize || this.options.batchMaxWaitMs === 0) return true;
+    return performance.now() - this.#oldestAt >= this.options.batchMaxWaitMs;
   }
 
   async #run(): Promise<void> {
     for (;;) {
       if (this.#buffer.length === 0 && this.#stopping) return;
       if (!this.#batchDue()) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          if (this.#buffer.length > 0) {
-            this.#armTimer(this.options.batchMaxWaitMs - (performance.now() - this.#oldestAt));
-          }
-        });
+        await this.#nextBatchDue();
         continue;
       }
-      const takenAt = performance.now();
       const batch = this.#buffer.splice(0, this.options.batchMaxSize);
-      // Deliveries left behind are at least as old as this moment.
-      if (this.#buffer.length > 0) this.#oldestAt = takenAt;
+      if (this.#buffer.length > 0) this.#oldestAt = performance.now();
       try {
         await this.#process(batch);
       } catch (error) {
         await this.source.release(batch).catch(() => {});
         const failure = error instanceof Error ? error : new Error(String(error));
-        if (error instanceof ConsumerError && error.retriable) {
+        if (isRetriable(error)) {
           // Only reached while stopping: the broker redelivers the batch to another replica.
           this.log.warn("batch handed back to the broker", { error: failure, deliveries: batch.length });
         } else {
@@ -157,14 +158,9 @@ export class CountingPipeline<D extends Delivery> {
     }
   }
 
-  async #process(taken: D[]): Promise<void> {
-    // Deliveries a rebalance made stale come again from the broker; settling them here could even move an offset back.
-    const batch = taken.filter((delivery) => !this.source.isStale(delivery));
-    if (batch.length < taken.length)
-      this.log.info("skipped deliveries fetched before a rebalance", { deliveries: taken.length - batch.length });
-    if (batch.length === 0) return;
+  async #process(batch: D[]): Promise<void> {
     const countedAt = Date.now();
-    const { valid, acceptedAt, bad } = classifyBatch(batch, countedAt);
+    const { valid, acceptedAt, validDeliveries, bad } = classifyBatch(batch, countedAt);
     if (bad.length > 0) {
       // Before counting, so a batch is acknowledged only once its bad messages are safe in the DLQ.
       await this.#retrying("dead-letter", () => this.source.deadLetter(bad));
@@ -173,9 +169,13 @@ export class CountingPipeline<D extends Delivery> {
         this.log.warn("message dead-lettered", { reason: item.reason, detail: item.detail });
       }
     }
+    const guard = this.source.replayGuardKey;
+    if (guard === undefined) throw new Error("a delivery before the source was connected");
+    const settled = this.#settled;
     const stopTimer = this.metrics.storeBatchDuration.startTimer();
-    const result = await this.#retrying("store", () => this.store.countBatch(valid, bad.length));
+    const result = await this.#retrying("store", () => this.store.countBatch(valid, bad.length, guard, settled));
     stopTimer();
+    this.#settled = [];
     this.metrics.batchSize.observe(batch.length);
     this.metrics.counted.inc(result.counted);
     if (result.duplicates > 0) this.metrics.duplicates.inc(result.duplicates);
@@ -185,26 +185,29 @@ export class CountingPipeline<D extends Delivery> {
       }
     }
     try {
-      await this.source.ack(batch);
+      const acknowledged = new Set(await this.source.ack(batch));
+      for (let i = 0; i < valid.length; i++) {
+        if (acknowledged.has(validDeliveries[i] as D)) this.#settled.push((valid[i] as CountableMessage).id);
+      }
     } catch (error) {
-      // Counted already: the redelivery that follows is recognised as duplicates.
+      // Counted already: the redelivery that follows is recognised by the store and skipped.
       this.log.warn("acknowledging a counted batch failed; it will be redelivered and skipped", { error });
     }
   }
 
   /** Runs `step`, retrying retriable failures with backoff until it succeeds or shutdown begins. */
   async #retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
-    let backoff = this.options.retryBackoffMs;
-    for (;;) {
-      try {
-        return await step();
-      } catch (error) {
-        const retriable = error instanceof ConsumerError ? error.retriable : false;
-        if (!retriable || this.#stopping) throw error;
-        this.log.warn(`${what} failed; retrying`, { error, backoffMs: backoff });
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 5000);
-      }
-    }
+    const result = await retry(step, {
+      backoff: new Backoff(this.options.retry),
+      retriable: isRetriable,
+      stopped: () => this.#stopping,
+      onRetry: (error, delayMs) => {
+        this.#stalled = true;
+        this.metrics.retries.inc({ step: what });
+        this.log.warn(`${what} failed; retrying`, { error, delayMs });
+      },
+    });
+    this.#stalled = false;
+    return result;
   }
 }

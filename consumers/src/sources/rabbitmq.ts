@@ -1,89 +1,111 @@
-import { deadLetterName, rabbitmqQueueArguments } from "@weather/schema";
+import { settleWithin, withTimeout } from "@weather/async";
+import {
+  amqpError,
+  BrokerError,
+  deadLetterName,
+  declareRabbitQueues,
+  type RabbitQueueSettings,
+} from "@weather/brokers";
+import { STORE_KEYS } from "@weather/store";
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
-import { SourceLostError, SourceSettleError } from "../errors.ts";
 import type { DeadLetter, Delivery, Source } from "./source.ts";
 
 export interface RabbitDelivery extends Delivery {
   readonly message: ConsumeMessage;
+  /** Delivery tags belong to one channel: only that channel may settle the delivery. */
+  readonly channel: Channel;
 }
 
-export interface RabbitSourceOptions {
+export interface RabbitSourceOptions extends RabbitQueueSettings {
   url: string;
-  queue: string;
   prefetch: number;
   /** Shown in the management UI's connection list. */
   connectionName: string;
+  /** Bound on each close step, so that a dead connection cannot hang shutdown or a reconnect. */
+  closeTimeoutMs: number;
+}
+
+/** One open connection: deliveries and acknowledgements on one channel, dead-letter publishing on another. */
+interface Session {
+  connection: ChannelModel;
+  consume: Channel;
+  /** Kept apart so that a failed publish cannot close the consuming channel. */
+  publish: ConfirmChannel;
+  consumerTag: string | undefined;
+  lost: boolean;
 }
 
 /**
- * RabbitMQ adapter: competing consumers on one durable queue, manual acknowledgements.
- * A batch is acknowledged with one `ack(last, multiple=true)`: batches are settled in
- * delivery order on one channel, so "everything up to the last tag" is exactly the batch.
- * Bad messages are published (with a confirm) to `<queue>.dlq` with their reason in headers.
+ * RabbitMQ adapter: competing consumers on one durable queue (quorum by default), manual
+ * acknowledgements. A batch is acknowledged with one `ack(last, multiple=true)`: batches are
+ * settled in delivery order, so "everything up to the last tag" is exactly the batch. Bad
+ * messages are published (with a confirm) to `<queue>.dlq` with their reason in headers.
  */
 export class RabbitSource implements Source<RabbitDelivery> {
-  readonly kind = "rabbitmq";
-  #connection: ChannelModel | undefined;
-  /** Deliveries and acknowledgements. */
-  #consume: Channel | undefined;
-  /** Dead-letter publishing (with confirms) and queue depth checks, kept apart so a failure there cannot close the consuming channel. */
-  #publish: ConfirmChannel | undefined;
-  #consumerTag: string | undefined;
-  #closing = false;
-  #closed: Promise<void> | undefined;
+  readonly replayGuardKey = STORE_KEYS.unacknowledged;
+  #session: Session | undefined;
 
   constructor(private readonly options: RabbitSourceOptions) {}
 
   get ready(): boolean {
-    return this.#consumerTag !== undefined && !this.#closing;
+    const session = this.#session;
+    return session !== undefined && !session.lost && session.consumerTag !== undefined;
   }
 
-  async connect(): Promise<void> {
-    const { url, queue, prefetch, connectionName } = this.options;
-    this.#connection = await amqp.connect(url, { clientProperties: { connection_name: connectionName } });
-    this.#consume = await this.#connection.createChannel();
-    this.#publish = await this.#connection.createConfirmChannel();
-    await this.#consume.assertQueue(deadLetterName(queue), { durable: true });
-    await this.#consume.assertQueue(queue, { durable: true, arguments: rabbitmqQueueArguments(queue) });
-    await this.#consume.prefetch(prefetch);
-  }
-
-  async start(sink: (delivery: RabbitDelivery) => void, onLost: (error: Error) => void): Promise<void> {
-    const connection = this.#required(this.#connection);
-    const channel = this.#required(this.#consume);
-    const lost = (why: string) => {
-      if (!this.#closing) onLost(new SourceLostError(why));
-    };
-    connection.on("error", () => {}); // followed by "close", handled below
-    connection.on("close", () => lost("RabbitMQ connection closed"));
-    channel.on("error", () => {});
-    channel.on("close", () => lost("RabbitMQ channel closed"));
-    this.#publish?.on("error", () => {});
-    this.#publish?.on("close", () => lost("RabbitMQ publishing channel closed"));
-    const reply = await channel.consume(
-      this.options.queue,
-      (message) => {
-        // null: the broker cancelled the consumer (queue deleted).
-        if (message === null) return lost(`consumer of ${this.options.queue} cancelled by the broker`);
-        sink({ payload: message.content, message });
-      },
-      { noAck: false },
-    );
-    this.#consumerTag = reply.consumerTag;
+  async open(sink: (delivery: RabbitDelivery) => void, onLost: (error: Error) => void): Promise<void> {
+    const { url, prefetch, connectionName, queue } = this.options;
+    let connection: ChannelModel | undefined;
+    try {
+      connection = await amqp.connect(url, { clientProperties: { connection_name: connectionName } });
+      const consume = await connection.createChannel();
+      const publish = await connection.createConfirmChannel();
+      const session: Session = { connection, consume, publish, consumerTag: undefined, lost: false };
+      const lost = (why: string) => {
+        if (session.lost || this.#session !== session) return;
+        session.lost = true;
+        onLost(new BrokerError("rabbitmq", why, true));
+      };
+      connection.on("error", () => {}); // always followed by "close"
+      connection.on("close", (error?: Error) => lost(`connection closed${error ? `: ${error.message}` : ""}`));
+      for (const [name, channel] of [
+        ["consuming", consume],
+        ["publishing", publish],
+      ] as const) {
+        channel.on("error", () => {});
+        channel.on("close", () => lost(`${name} channel closed`));
+      }
+      await declareRabbitQueues(consume, this.options);
+      await consume.prefetch(prefetch);
+      this.#session = session;
+      const reply = await consume.consume(
+        queue,
+        (message) => {
+          // null: the broker cancelled the consumer (queue deleted): reconnecting declares it again.
+          if (message === null) return lost(`consumer of ${queue} cancelled by the broker`);
+          sink({
+            payload: message.content,
+            position: message.fields.redelivered ? "1" : "0",
+            message,
+            channel: consume,
+          });
+        },
+        { noAck: false },
+      );
+      session.consumerTag = reply.consumerTag;
+    } catch (error) {
+      this.#session = undefined;
+      if (connection) await settleWithin(connection.close(), this.options.closeTimeoutMs);
+      throw amqpError("connecting and subscribing", error);
+    }
   }
 
   // The broker pushes at most `prefetch` unacknowledged deliveries: that is the backpressure.
   pause(): void {}
   resume(): void {}
 
-  /** A delivery stays ours until acknowledged or the channel closes. */
-  isStale(_delivery: RabbitDelivery): boolean {
-    return false;
-  }
-
   async deadLetter(items: readonly DeadLetter<RabbitDelivery>[]): Promise<void> {
-    const channel = this.#required(this.#publish);
     const target = deadLetterName(this.options.queue);
+    const channel = this.#live().publish;
     try {
       for (const { delivery, reason, detail } of items) {
         channel.sendToQueue(target, delivery.message.content, {
@@ -95,64 +117,80 @@ export class RabbitSource implements Source<RabbitDelivery> {
       }
       await channel.waitForConfirms();
     } catch (error) {
-      throw new SourceSettleError(`dead-lettering to ${target} failed: ${(error as Error).message}`, { cause: error });
+      throw amqpError(`dead-lettering to ${target}`, error);
     }
   }
 
-  async ack(batch: readonly RabbitDelivery[]): Promise<void> {
-    const last = batch.at(-1);
-    if (!last) return;
+  async ack(batch: readonly RabbitDelivery[]): Promise<readonly RabbitDelivery[]> {
+    const channel = this.#settle(batch, (channel, last) => channel.ack(last, true), "ack");
+    if (!channel) return [];
+    // basic.ack has no reply; a later request on the same channel is answered only after the
+    // broker has processed everything before it. The store forgets the ids only after this.
     try {
-      this.#required(this.#consume).ack(last.message, true);
+      await withTimeout(channel.checkQueue(this.options.queue), this.options.closeTimeoutMs, "ack confirmation");
     } catch (error) {
-      throw new SourceSettleError(`ack failed: ${(error as Error).message}`, { cause: error });
+      throw amqpError("confirming the ack", error);
     }
+    return batch.filter((delivery) => delivery.channel === channel);
   }
 
   async release(batch: readonly RabbitDelivery[]): Promise<void> {
-    const last = batch.at(-1);
-    if (!last) return;
+    this.#settle(batch, (channel, last) => channel.nack(last, true, true), "requeue");
+  }
+
+  /** Settles, with `multiple`, up to the batch's last delivery that came on the live channel; returns that channel. */
+  #settle(
+    batch: readonly RabbitDelivery[],
+    settle: (channel: Channel, last: ConsumeMessage) => void,
+    what: string,
+  ): Channel | undefined {
+    const channel = this.#session?.consume;
+    let last: ConsumeMessage | undefined;
+    for (let i = batch.length - 1; i >= 0 && last === undefined; i--) {
+      const delivery = batch[i] as RabbitDelivery;
+      if (delivery.channel === channel) last = delivery.message;
+    }
+    if (channel === undefined || last === undefined) return undefined; // all from a closed channel: requeued by the broker
     try {
-      this.#required(this.#consume).nack(last.message, true, true);
+      settle(channel, last);
+      return channel;
     } catch (error) {
-      throw new SourceSettleError(`requeue failed: ${(error as Error).message}`, { cause: error });
+      throw amqpError(what, error);
     }
   }
 
   async stop(): Promise<void> {
-    const tag = this.#consumerTag;
-    if (tag === undefined || !this.#consume) return;
-    this.#consumerTag = undefined;
-    await this.#consume.cancel(tag);
+    const session = this.#session;
+    const tag = session?.consumerTag;
+    if (!session || tag === undefined) return;
+    session.consumerTag = undefined;
+    await settleWithin(session.consume.cancel(tag), this.options.closeTimeoutMs);
   }
 
-  close(): Promise<void> {
-    this.#closing = true;
-    this.#closed ??= (async () => {
-      // Unacknowledged deliveries go back to the queue when the channel closes.
-      for (const step of [
-        () => this.#publish?.close(),
-        () => this.#consume?.close(),
-        () => this.#connection?.close(),
-      ]) {
-        try {
-          await step();
-        } catch {
-          // Already closed: nothing left to release.
-        }
-      }
-    })();
-    return this.#closed;
+  async close(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    if (!session) return;
+    session.lost = true;
+    // Unacknowledged deliveries go back to the queue when the channel closes.
+    for (const step of [
+      () => session.publish.close(),
+      () => session.consume.close(),
+      () => session.connection.close(),
+    ]) {
+      await settleWithin(Promise.resolve().then(step), this.options.closeTimeoutMs);
+    }
   }
 
   async backlog(): Promise<number | undefined> {
-    if (!this.#publish || this.#closing) return undefined;
-    const reply = await this.#publish.checkQueue(this.options.queue);
-    return reply.messageCount;
+    const session = this.#session;
+    if (!session || session.lost) return undefined;
+    return (await session.publish.checkQueue(this.options.queue)).messageCount;
   }
 
-  #required<T>(value: T | undefined): T {
-    if (value === undefined) throw new SourceLostError("RabbitMQ source used before connect()");
-    return value;
+  #live(): Session {
+    const session = this.#session;
+    if (!session || session.lost) throw new BrokerError("rabbitmq", "not connected (reconnecting)", true);
+    return session;
   }
 }

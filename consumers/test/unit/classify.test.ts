@@ -1,23 +1,33 @@
 import { describe, expect, test } from "bun:test";
 import { createEnvelope, encodeEnvelope } from "@weather/schema";
+import { idBytes } from "@weather/store";
 import { classifyBatch } from "../../src/core/classify.ts";
 
-const bytes = (text: string) => ({ payload: new TextEncoder().encode(text) });
+const bytes = (text: string, position = "0:7") => ({ payload: new TextEncoder().encode(text), position });
 
 describe("classifyBatch", () => {
   test("valid envelopes become countable messages with their latency bucket", () => {
     const envelope = createEnvelope({ description: "Clima en GT 7", country: "GT", weather: "Soleado" }, 1000);
-    const { valid, bad, acceptedAt } = classifyBatch([bytes(encodeEnvelope(envelope))], 1030);
+    const delivery = bytes(encodeEnvelope(envelope));
+    const { valid, bad, acceptedAt, validDeliveries } = classifyBatch([delivery], 1030);
     expect(bad).toHaveLength(0);
     expect(acceptedAt).toEqual([1000]);
+    expect(validDeliveries).toEqual([delivery]);
     expect(valid).toEqual([
-      { id: envelope.id, country: "GT", weather: "Soleado", latencyField: "50", json: encodeEnvelope(envelope) },
+      {
+        id: idBytes(envelope.id),
+        country: "GT",
+        weather: "Soleado",
+        latencyField: "34.7",
+        json: encodeEnvelope(envelope),
+        position: "0:7",
+      },
     ]);
   });
 
   test("a clock running behind the API's never yields a negative latency", () => {
     const envelope = createEnvelope({ description: "x", country: "MX", weather: "Nublado" }, 5000);
-    expect(classifyBatch([bytes(encodeEnvelope(envelope))], 4990).valid[0]?.latencyField).toBe("1");
+    expect(classifyBatch([bytes(encodeEnvelope(envelope))], 4990).valid[0]?.latencyField).toBe("0.5");
   });
 
   test("bad messages are set aside with their reason; the rest of the batch is kept", () => {
@@ -32,7 +42,7 @@ describe("classifyBatch", () => {
       bytes(JSON.stringify(wrongWeather)),
     ];
     const { valid, bad } = classifyBatch(batch, Date.now());
-    expect(valid.map((m) => m.id)).toEqual([good.id]);
+    expect(valid.map((m) => m.id)).toEqual([idBytes(good.id)]);
     expect(bad.map((b) => b.reason)).toEqual(["not_json", "invalid_envelope"]);
     expect(bad[1]?.detail).toContain("/weather");
     expect(bad[0]?.delivery).toBe(batch[0] as (typeof batch)[number]);

@@ -3,16 +3,27 @@ import { ConfigError } from "@weather/config";
 import { loadConsumerConfig } from "../../src/config.ts";
 
 describe("consumer config", () => {
-  test("the RabbitMQ pipeline defaults to Valkey and port 3101", () => {
+  test("the RabbitMQ pipeline defaults to Valkey on loopback, a quorum queue and a 10-minute dedup window", () => {
     const config = loadConsumerConfig({ CONSUMER_SOURCE: "rabbitmq" });
     expect(config.pipeline).toBe("rabbitmq-valkey");
     expect(config.STORE_URL).toBe("redis://127.0.0.1:6380");
-    expect(config.HTTP_PORT).toBe(3101);
+    expect(config.HTTP_HOST).toBe("127.0.0.1");
+    expect(config.RABBITMQ_QUEUE_TYPE).toBe("quorum");
     expect(config.BATCH_MAX_SIZE).toBe(500);
-    expect(config.DEDUP_TTL_SECONDS).toBe(86400);
+    expect(config.BATCH_MAX_WAIT_MS).toBe(0);
+    expect(config.DEDUP_WINDOW_SECONDS).toBe(600);
   });
 
-  test("the Kafka pipeline defaults to Redis and port 3201; explicit values win", () => {
+  test("service-link variables a kubelet adds (e.g. KAFKA_CONSUMER_PORT=tcp://...) do not stop it", () => {
+    const config = loadConsumerConfig({
+      CONSUMER_SOURCE: "kafka",
+      KAFKA_CONSUMER_PORT: "tcp://10.0.0.7:3100",
+      RABBITMQ_CONSUMER_PORT: "tcp://10.0.0.8:3100",
+    });
+    expect(config.HTTP_PORT).toBe(3100);
+  });
+
+  test("the Kafka pipeline defaults to Redis; explicit values win", () => {
     expect(loadConsumerConfig({ CONSUMER_SOURCE: "kafka" }).STORE_URL).toBe("redis://127.0.0.1:6379");
     const config = loadConsumerConfig({
       CONSUMER_SOURCE: "kafka",

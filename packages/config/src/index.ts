@@ -1,4 +1,8 @@
 import type { Static, TObject } from "@sinclair/typebox";
+import { StackConfig } from "./fields.ts";
+
+export * from "./fields.ts";
+
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 
@@ -43,4 +47,11 @@ export function loadConfig<T extends TObject>(
     throw new ConfigError(problems);
   }
   return Object.freeze(converted as Static<T>);
+}
+
+/** The stack's addresses and names, for tests, the bench and the demo. */
+export function loadStackConfig(
+  env: Record<string, string | undefined> = process.env,
+): Readonly<Static<typeof StackConfig>> {
+  return loadConfig(StackConfig, env);
 }

@@ -1,4 +1,3 @@
 export * from "./envelope.ts";
 export * from "./message.ts";
-export * from "./topology.ts";
 export * from "./validate.ts";

@@ -1,2 +1,4 @@
+export * from "./counted.ts";
 export * from "./layout.ts";
+export * from "./reset.ts";
 export * from "./snapshot.ts";

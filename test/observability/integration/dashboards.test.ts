@@ -12,19 +12,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { RedisClient } from "bun";
 import { DATASOURCES } from "../../../grafana/src/index.ts";
-import { loadStackEnv } from "../../../scripts/lib/stack-env.ts";
+import { stack } from "../../support/index.ts";
 import { JOBS } from "../lib/contract.ts";
 import { metricNames, type PanelQuery, panelQueries, withGrafanaVariables } from "../lib/dashboard.ts";
 import { committedDashboards, ROOT } from "../lib/files.ts";
 import { PrometheusApi } from "../lib/prometheus.ts";
 
-const env = loadStackEnv();
-const host = env.BIND_HOST ?? "127.0.0.1";
-const prometheus = new PrometheusApi(`http://${host}:${env.PROMETHEUS_PORT ?? "9090"}`);
-const apiUrl = `http://${host}:${env.API_PORT ?? "3000"}`;
+const host = stack.BIND_HOST;
+const prometheus = new PrometheusApi(`http://${host}:${stack.PROMETHEUS_PORT}`);
+const apiUrl = `http://${host}:${stack.API_PORT}`;
 const storeUrls: Record<string, string> = {
-  [DATASOURCES.valkey.uid]: env.VALKEY_URL ?? "redis://127.0.0.1:6380",
-  [DATASOURCES.redis.uid]: env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  [DATASOURCES.valkey.uid]: stack.VALKEY_URL,
+  [DATASOURCES.redis.uid]: stack.REDIS_URL,
 };
 
 const runId = Bun.randomUUIDv7().slice(-12);

@@ -1,4 +1,6 @@
-import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
+import { Admin } from "@platformatic/kafka";
+import { ensureKafkaTopics } from "@weather/brokers";
+import { Kafka, type Admin as KafkaJsAdmin, logLevel, type Producer } from "kafkajs";
 import type { KafkaProducer, KafkaProducerOptions, KafkaRecord } from "./producer.ts";
 
 export class KafkaJsProducer implements KafkaProducer {
@@ -8,7 +10,7 @@ export class KafkaJsProducer implements KafkaProducer {
   readonly maxInFlight = 1;
   private readonly kafka: Kafka;
   private readonly producer: Producer;
-  private readonly admin: Admin;
+  private readonly admin: KafkaJsAdmin;
 
   constructor(private readonly options: KafkaProducerOptions) {
     this.kafka = new Kafka({
@@ -25,12 +27,14 @@ export class KafkaJsProducer implements KafkaProducer {
   }
 
   async connect(): Promise<void> {
-    await this.admin.connect();
-    const { topic, partitions } = this.options;
-    const existing = await this.admin.listTopics();
-    if (!existing.includes(topic)) {
-      await this.admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+    // Topics are created with the project's one topology helper (on @platformatic/kafka's admin).
+    const admin = new Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
+    try {
+      await ensureKafkaTopics(admin, [this.options.topic], this.options);
+    } finally {
+      await admin.close();
     }
+    await this.admin.connect();
     await this.producer.connect();
   }
 

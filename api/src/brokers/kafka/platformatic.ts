@@ -6,6 +6,7 @@ import {
   type Serializers,
   stringSerializer,
 } from "@platformatic/kafka";
+import { ensureKafkaTopics } from "@weather/brokers";
 import type { KafkaProducer, KafkaProducerOptions, KafkaRecord } from "./producer.ts";
 
 const passThrough = (data?: Buffer) => data;
@@ -43,18 +44,8 @@ export class PlatformaticProducer implements KafkaProducer {
   }
 
   async connect(): Promise<void> {
-    const { topic, partitions } = this.options;
-    const existing = await this.admin.listTopics();
-    if (!existing.includes(topic)) {
-      try {
-        await this.admin.createTopics({ topics: [topic], partitions, replicas: 1 });
-      } catch (error) {
-        // Another replica may have created it between the two calls.
-        const again = await this.admin.listTopics();
-        if (!again.includes(topic)) throw error;
-      }
-    }
-    await this.producer.metadata({ topics: [topic], forceUpdate: true });
+    await ensureKafkaTopics(this.admin, [this.options.topic], this.options);
+    await this.producer.metadata({ topics: [this.options.topic], forceUpdate: true });
   }
 
   async send(records: readonly KafkaRecord[]): Promise<void> {

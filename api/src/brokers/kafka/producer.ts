@@ -1,14 +1,15 @@
+import type { KafkaTopicSettings } from "@weather/brokers";
+
 /** One Kafka record: keyed by message id so that a retry lands on the same partition. */
 export interface KafkaRecord {
   key: string;
   value: Buffer;
 }
 
-export interface KafkaProducerOptions {
+export interface KafkaProducerOptions extends KafkaTopicSettings {
   clientId: string;
   brokers: string[];
   topic: string;
-  partitions: number;
   /** Bound on one produce request (and on connecting). */
   requestTimeoutMs: number;
 }

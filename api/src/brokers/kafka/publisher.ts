@@ -1,5 +1,7 @@
+import { Backoff, type BackoffOptions, settleWithin } from "@weather/async";
+import { BrokerError, describeError, kafkaError } from "@weather/brokers";
 import type { Logger } from "@weather/log";
-import { BrokerError, type BrokerPublisher, describeError, type OutboundMessage, settleWithin } from "../types.ts";
+import type { BrokerPublisher, OutboundMessage } from "../types.ts";
 import type { KafkaProducer, KafkaRecord } from "./producer.ts";
 
 export interface KafkaPublisherOptions {
@@ -8,7 +10,7 @@ export interface KafkaPublisherOptions {
   lingerMs: number;
   /** A produce request is sent as soon as this many messages wait. */
   batchMaxMessages: number;
-  reconnectDelayMs: number;
+  reconnect: BackoffOptions;
   /** Bound on closing the client once in-flight requests are done. */
   closeTimeoutMs: number;
   /** While up, how often the cluster is pinged so that readiness notices an outage between requests. */
@@ -46,8 +48,11 @@ export class KafkaPublisher implements BrokerPublisher {
   private lingerTimer: ReturnType<typeof setTimeout> | undefined;
   private probeTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly backoff: Backoff;
 
-  constructor(private readonly options: KafkaPublisherOptions) {}
+  constructor(private readonly options: KafkaPublisherOptions) {
+    this.backoff = new Backoff(options.reconnect);
+  }
 
   start(): void {
     void this.probe();
@@ -58,8 +63,8 @@ export class KafkaPublisher implements BrokerPublisher {
   }
 
   publish(messages: readonly OutboundMessage[]): Promise<void> {
-    if (!this.up) return Promise.reject(new BrokerError("kafka", "not connected"));
-    if (this.closing) return Promise.reject(new BrokerError("kafka", "closing"));
+    if (!this.up) return Promise.reject(new BrokerError("kafka", "not connected", true));
+    if (this.closing) return Promise.reject(new BrokerError("kafka", "closing", true));
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { remaining: messages.length, settled: false, resolve, reject };
       for (const message of messages) {
@@ -82,7 +87,7 @@ export class KafkaPublisher implements BrokerPublisher {
     // Send what is still waiting, then let every request finish.
     while (this.records.length > 0 || this.inFlight.size > 0) {
       if (this.up) this.flush();
-      else this.failWaiting(new BrokerError("kafka", "closing while disconnected"));
+      else this.failWaiting(new BrokerError("kafka", "closing while disconnected", true));
       if (this.inFlight.size > 0) await Promise.race(this.inFlight);
     }
     this.up = false;
@@ -111,7 +116,7 @@ export class KafkaPublisher implements BrokerPublisher {
   }
 
   private onSendFailed(waiters: Waiter[], error: unknown): void {
-    const failure = new BrokerError("kafka", `not acknowledged: ${describeError(error)}`, { cause: error });
+    const failure = kafkaError("not acknowledged", error);
     for (const waiter of waiters) {
       if (waiter.settled) continue;
       waiter.settled = true;
@@ -149,6 +154,7 @@ export class KafkaPublisher implements BrokerPublisher {
         this.connected = true;
       }
       if (!this.up && !this.closing) logger.info("kafka: connected", { client: producer.client });
+      this.backoff.reset();
       this.setUp(!this.closing);
     } catch (error) {
       if (this.up) logger.warn("kafka: cluster not answering", { error: describeError(error) });
@@ -163,7 +169,7 @@ export class KafkaPublisher implements BrokerPublisher {
   private scheduleProbe(): void {
     if (this.closing) return;
     clearTimeout(this.probeTimer);
-    const delay = this.up ? this.options.healthCheckIntervalMs : this.options.reconnectDelayMs;
+    const delay = this.up ? this.options.healthCheckIntervalMs : this.backoff.next();
     this.probeTimer = setTimeout(() => void this.probe(), delay);
   }
 

@@ -1,0 +1,4 @@
+export * from "./errors.ts";
+export * from "./kafka.ts";
+export * from "./rabbitmq.ts";
+export * from "./topology.ts";
