@@ -2,15 +2,19 @@
 
 import { silentLogger } from "@weather/log";
 import { createApp } from "../src/app.ts";
+import { loadApiConfig } from "../src/config.ts";
+import { createRepair } from "../src/ingest/repair.ts";
 import { createLifecycle } from "../src/lifecycle.ts";
 import { ApiMetrics } from "../src/observability/metrics.ts";
 import { FakeBroker } from "../test/support/fake-broker.ts";
 
 const port = Number(process.env.PORT ?? 3902);
+const brokers = { rabbitmq: new FakeBroker("rabbitmq", false), kafka: new FakeBroker("kafka", false) };
+const metrics = new ApiMetrics({ defaultMetrics: true });
 const app = createApp({
-  rabbitmq: new FakeBroker("rabbitmq", false),
-  kafka: new FakeBroker("kafka", false),
-  metrics: new ApiMetrics({ defaultMetrics: true }),
+  ...brokers,
+  repair: createRepair(brokers, loadApiConfig({}), metrics, silentLogger),
+  metrics,
   logger: silentLogger,
   lifecycle: createLifecycle(),
   publishTimeoutMs: 5000,

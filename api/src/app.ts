@@ -7,12 +7,15 @@ import { healthController } from "./http/health.ts";
 import { metricsController } from "./http/metrics.ts";
 import { ingestController } from "./ingest/controller.ts";
 import { Ingest } from "./ingest/ingest.ts";
+import type { PartialPublishRepair } from "./ingest/repair.ts";
 import type { Lifecycle } from "./lifecycle.ts";
 import type { ApiMetrics } from "./observability/metrics.ts";
 
 export interface AppOptions {
   rabbitmq: BrokerPublisher;
   kafka: BrokerPublisher;
+  /** Publishes again what one broker confirmed and the other did not. */
+  repair: PartialPublishRepair;
   metrics: ApiMetrics;
   logger: Logger;
   lifecycle: Lifecycle;
@@ -48,6 +51,7 @@ export function createApp(options: AppOptions) {
     kafka: options.kafka,
     publishTimeoutMs: options.publishTimeoutMs,
     retryAfterSeconds: options.retryAfterSeconds,
+    repair: options.repair,
     metrics,
     logger,
   });

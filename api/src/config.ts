@@ -17,6 +17,13 @@ export const ApiConfig = Type.Object({
   KAFKA_BATCH_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 100000, default: 100 }),
   /** Bound on waiting for both brokers to confirm a message before answering 503. */
   PUBLISH_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 120000, default: 5000 }),
+  /**
+   * A message one broker confirmed and the other refused is published again to that one for this
+   * long (then given up, logged by id). Keep it well under the consumers' DEDUP_WINDOW_SECONDS.
+   */
+  REPAIR_DEADLINE_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 300000 }),
+  /** Messages of partial publishes kept for repair at most (about 0.5 KiB each). */
+  REPAIR_MAX_MESSAGES: Type.Integer({ minimum: 1, maximum: 10000000, default: 100000 }),
   /** Seconds a client is told to wait (Retry-After) after a 503. */
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 1 }),
   BODY_MAX_BYTES: Type.Integer({ minimum: 1, default: 16384 }),

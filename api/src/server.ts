@@ -2,6 +2,7 @@ import type { Logger } from "@weather/log";
 import { createApp } from "./app.ts";
 import { createBrokers } from "./brokers/index.ts";
 import type { ApiConfig } from "./config.ts";
+import { createRepair } from "./ingest/repair.ts";
 import { createLifecycle } from "./lifecycle.ts";
 import { ApiMetrics } from "./observability/metrics.ts";
 
@@ -18,9 +19,11 @@ export function startApi(config: ApiConfig, logger: Logger): RunningApi {
   const { rabbitmq, kafka } = createBrokers(config, logger, metrics);
   rabbitmq.start();
   kafka.start();
+  const repair = createRepair({ rabbitmq, kafka }, config, metrics, logger);
   const app = createApp({
     rabbitmq,
     kafka,
+    repair,
     metrics,
     logger,
     lifecycle,
@@ -51,6 +54,8 @@ export function startApi(config: ApiConfig, logger: Logger): RunningApi {
       logger.warn("shutdown: in-flight requests still running after grace period, closing anyway");
       void server.stop(true);
     }
+    // Partial publishes still waiting get what is left of the grace period, then are logged by id.
+    await repair.close(config.SHUTDOWN_GRACE_MS / 2);
     const results = await Promise.allSettled([rabbitmq.close(), kafka.close()]);
     for (const result of results) {
       if (result.status === "rejected") logger.warn("shutdown: close failed", { error: String(result.reason) });

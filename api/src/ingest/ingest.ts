@@ -4,12 +4,15 @@ import type { BrokerName, BrokerPublisher, OutboundMessage } from "../brokers/ty
 import { BrokerUnavailableError } from "../errors.ts";
 import type { ApiMetrics } from "../observability/metrics.ts";
 import { DeadlineQueue } from "./deadline-queue.ts";
+import type { PartialPublishRepair } from "./repair.ts";
 
 export interface IngestOptions {
   rabbitmq: BrokerPublisher;
   kafka: BrokerPublisher;
   publishTimeoutMs: number;
   retryAfterSeconds: number;
+  /** Where a message confirmed by one broker only goes, to be published again to the other. */
+  repair: Pick<PartialPublishRepair, "add">;
   metrics: ApiMetrics;
   logger: Logger;
 }
@@ -25,6 +28,7 @@ class DualPublish {
   readonly startedAt = performance.now();
   constructor(
     readonly ids: readonly string[],
+    readonly messages: readonly OutboundMessage[],
     readonly deadline: number,
     readonly resolve: () => void,
     readonly reject: (error: Error) => void,
@@ -59,7 +63,13 @@ export class Ingest {
       return Promise.reject(new BrokerUnavailableError(`${down.join(" and ")} unavailable`, retryAfterSeconds, ids));
     }
     return new Promise<void>((resolve, reject) => {
-      const publish = new DualPublish(ids, performance.now() + this.options.publishTimeoutMs, resolve, reject);
+      const publish = new DualPublish(
+        ids,
+        messages,
+        performance.now() + this.options.publishTimeoutMs,
+        resolve,
+        reject,
+      );
       this.deadlines.add(publish);
       rabbitmq.publish(messages).then(
         () => this.onOutcome(publish, "rabbitmq", "confirmed"),
@@ -77,7 +87,11 @@ export class Ingest {
     if (outcome === "confirmed") {
       this.options.metrics.publishSeconds[broker].observe((performance.now() - publish.startedAt) / 1000);
     } else if (error) publish.reasons.push(error.message);
-    if (publish.settled) return;
+    if (publish.settled) {
+      // Answered 503 on its deadline; the late outcome decides whether a repair is needed.
+      this.repairIfPartial(publish);
+      return;
+    }
     if (publish.rabbitmq === "confirmed" && publish.kafka === "confirmed") {
       publish.settled = true;
       this.options.metrics.accepted.inc(publish.ids.length);
@@ -105,8 +119,16 @@ export class Ingest {
       this.options.metrics.partialConfirmedBy[confirmedBy].inc(publish.ids.length);
       this.options.logger.warn("partial publish", { confirmedBy, ids: publish.ids, reasons: publish.reasons });
     }
+    this.repairIfPartial(publish);
     publish.reject(
       new BrokerUnavailableError(publish.reasons.join("; "), this.options.retryAfterSeconds, [...publish.ids]),
     );
+  }
+
+  /** One broker confirmed and the other has failed (not merely not answered yet): publish again to that one. */
+  private repairIfPartial(publish: DualPublish): void {
+    const { rabbitmq, kafka } = publish;
+    if (rabbitmq === "confirmed" && kafka === "failed") this.options.repair.add("kafka", publish.messages);
+    else if (kafka === "confirmed" && rabbitmq === "failed") this.options.repair.add("rabbitmq", publish.messages);
   }
 }

@@ -66,6 +66,24 @@ export class ApiMetrics {
     labelNames: ["confirmed_by"] as const,
     registers: [this.registry],
   });
+  /** Messages waiting to be published again to the broker that missed them (see PartialPublishRepair). */
+  readonly repairQueue = new Gauge({
+    name: "api_repair_queue_messages",
+    help: "Messages confirmed by one broker only, waiting to be published again to the other.",
+    registers: [this.registry],
+  });
+  private readonly repairedTotal = new Counter({
+    name: "api_repaired_messages_total",
+    help: "Messages of partial publishes published again to the broker that had missed them.",
+    labelNames: ["broker"] as const,
+    registers: [this.registry],
+  });
+  private readonly repairAbandonedTotal = new Counter({
+    name: "api_repair_abandoned_messages_total",
+    help: "Messages of partial publishes given up (deadline, queue full, shutdown): in one broker only.",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
   private readonly brokerUp = new Gauge({
     name: "api_broker_up",
     help: "1 while the API is connected to the broker.",
@@ -76,6 +94,8 @@ export class ApiMetrics {
   private readonly durationChildren = new Map<string, { observe: (value: number) => void }>();
   readonly publishSeconds: Record<BrokerName, { observe: (value: number) => void }>;
   readonly partialConfirmedBy: Record<BrokerName, { inc: (value?: number) => void }>;
+  readonly repaired: Record<BrokerName, { inc: (value?: number) => void }>;
+  readonly repairAbandoned: Record<"deadline" | "full" | "shutdown", { inc: (value?: number) => void }>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
@@ -84,6 +104,13 @@ export class ApiMetrics {
       kafka: this.publishDuration.labels("kafka"),
     };
     this.partialConfirmedBy = { rabbitmq: this.partial.labels("rabbitmq"), kafka: this.partial.labels("kafka") };
+    this.repaired = { rabbitmq: this.repairedTotal.labels("rabbitmq"), kafka: this.repairedTotal.labels("kafka") };
+    this.repairAbandoned = {
+      deadline: this.repairAbandonedTotal.labels("deadline"),
+      full: this.repairAbandonedTotal.labels("full"),
+      shutdown: this.repairAbandonedTotal.labels("shutdown"),
+    };
+    for (const child of [...Object.values(this.repaired), ...Object.values(this.repairAbandoned)]) child.inc(0);
     // Present from the start, so a dashboard shows 0 rather than no data.
     this.partial.labels("rabbitmq").inc(0);
     this.partial.labels("kafka").inc(0);

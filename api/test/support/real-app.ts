@@ -3,6 +3,7 @@ import { silentLogger } from "@weather/log";
 import { createApp } from "../../src/app.ts";
 import { createBrokers } from "../../src/brokers/index.ts";
 import { loadApiConfig } from "../../src/config.ts";
+import { createRepair } from "../../src/ingest/repair.ts";
 import { createLifecycle } from "../../src/lifecycle.ts";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
 import { deleteTestResources, uniqueName, waitFor } from "./brokers.ts";
@@ -43,9 +44,11 @@ export async function realApp(
   rabbitmq.start();
   kafka.start();
   if (options.waitUp !== false) await waitFor(() => rabbitmq.isUp() && kafka.isUp(), 20000, "both brokers connected");
+  const repair = createRepair({ rabbitmq, kafka }, config, metrics, silentLogger);
   const app = createApp({
     rabbitmq,
     kafka,
+    repair,
     metrics,
     logger: silentLogger,
     lifecycle: createLifecycle(),
@@ -56,6 +59,7 @@ export async function realApp(
     batchMaxMessages: config.BATCH_MAX_MESSAGES,
   });
   const close = async () => {
+    await repair.close(0);
     await Promise.all([rabbitmq.close(), kafka.close()]);
   };
   return { app, queue, topic, close, config, rabbitmq, kafka, metrics };
