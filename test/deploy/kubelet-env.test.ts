@@ -31,7 +31,12 @@ describe("the kubelet's environment, modelled", () => {
   test("service-link variables of a Service with a cluster IP (the format of the Kubernetes docs)", () => {
     const service = {
       metadata: { name: "redis-primary" },
-      spec: { ports: [{ name: "redis", port: 6379 }, { name: "metrics", port: 9121, protocol: "TCP" }] },
+      spec: {
+        ports: [
+          { name: "redis", port: 6379 },
+          { name: "metrics", port: 9121, protocol: "TCP" },
+        ],
+      },
     };
     expect(serviceLinkVariables(service, "10.0.0.11")).toEqual({
       REDIS_PRIMARY_SERVICE_HOST: "10.0.0.11",

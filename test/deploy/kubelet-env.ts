@@ -98,7 +98,9 @@ interface PodContext {
 }
 
 function secretData(objects: K8sObject[], facts: ClusterFacts, namespace: string, name: string) {
-  const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === name && o.metadata.namespace === namespace);
+  const secret = objects.find(
+    (o) => o.kind === "Secret" && o.metadata.name === name && o.metadata.namespace === namespace,
+  );
   if (secret) {
     const data: Env = {};
     for (const [k, v] of Object.entries<string>(secret.data ?? {})) data[k] = decode(v);
@@ -162,7 +164,7 @@ export function containerEnvironment(
       if (service.spec.type === "ExternalName") continue;
       const ip = service.spec.clusterIP === "None" ? "None" : facts.clusterIP(service.metadata.name);
       if (ip === "None" || ip === "") continue;
-      Object.assign(serviceEnv, serviceLinkVariables(service, ip));
+      Object.assign(serviceEnv, serviceLinkVariables({ metadata: service.metadata, spec: service.spec }, ip));
     }
   }
 
@@ -200,7 +202,9 @@ export function containerEnvironment(
       const value = data?.[ref.key];
       if (value === undefined) {
         if (ref.optional) continue;
-        throw new Error(`${variable.name}: key ${ref.key} of ${from.secretKeyRef ? "Secret" : "ConfigMap"} ${ref.name} does not exist`);
+        throw new Error(
+          `${variable.name}: key ${ref.key} of ${from.secretKeyRef ? "Secret" : "ConfigMap"} ${ref.name} does not exist`,
+        );
       }
       env[variable.name] = value;
     } else {

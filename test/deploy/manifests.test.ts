@@ -158,7 +158,9 @@ describe.each([...OVERLAYS, "gke-render"])("%s", (overlay) => {
       ];
       if (persistent.length === 0 || spec.securityContext?.fsGroup === undefined) continue;
       if (spec.securityContext.fsGroupChangePolicy !== "OnRootMismatch") {
-        problems.push(`${w.kind}/${w.metadata.name}: fsGroupChangePolicy ${spec.securityContext.fsGroupChangePolicy ?? "unset (Always)"}`);
+        problems.push(
+          `${w.kind}/${w.metadata.name}: fsGroupChangePolicy ${spec.securityContext.fsGroupChangePolicy ?? "unset (Always)"}`,
+        );
       }
     }
     expect(problems).toEqual([]);
@@ -307,7 +309,11 @@ describe("gke", () => {
     for (const route of routes) {
       expect(route.spec.parentRefs.every((p: { sectionName?: string }) => p.sectionName)).toBe(true);
     }
-    expect(onListener(https.name).map((r) => r.metadata.name).sort()).toEqual(["api", "grafana"]);
+    expect(
+      onListener(https.name)
+        .map((r) => r.metadata.name)
+        .sort(),
+    ).toEqual(["api", "grafana"]);
     const plain = gateway.spec.listeners.filter((l: { protocol: string }) => l.protocol === "HTTP");
     for (const listener of plain) {
       for (const route of onListener(listener.name)) {

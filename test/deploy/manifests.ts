@@ -53,17 +53,20 @@ export function kustomizeBuild(dir: string): K8sObject[] {
   if (!existsSync(KUSTOMIZE)) {
     throw new Error(`kustomize not found at ${KUSTOMIZE}: run \`make deploy-tools\` first`);
   }
-  return cached(`kustomize ${dir}`, () =>
-    parseYamlDocuments(run([KUSTOMIZE, "build", "--load-restrictor", "LoadRestrictionsNone", dir])),
-  ) as K8sObject[];
+  return cached(
+    `kustomize ${dir}`,
+    () =>
+      parseYamlDocuments(run([KUSTOMIZE, "build", "--load-restrictor", "LoadRestrictionsNone", dir])) as K8sObject[],
+  );
 }
 
 /** Output of a make target (e.g. gke-render), parsed as manifests. */
 export function makeRender(target: string, vars: Record<string, string>): K8sObject[] {
   const args = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-  return cached(`make ${target} ${args.join(" ")}`, () =>
-    parseYamlDocuments(run(["make", "--no-print-directory", "-s", target, ...args])),
-  ) as K8sObject[];
+  return cached(
+    `make ${target} ${args.join(" ")}`,
+    () => parseYamlDocuments(run(["make", "--no-print-directory", "-s", target, ...args])) as K8sObject[],
+  );
 }
 
 /** The settings the tests render the GKE overlay with, as `make gke-deploy` would. */

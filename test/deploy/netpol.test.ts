@@ -82,11 +82,24 @@ describe("NetworkPolicy evaluator", () => {
     expect(allowed([anyInMon], flow(pod("x", "other"), db))).toBe(false);
     const and = policy("b", {
       podSelector: {},
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "ops" } }, podSelector: { matchLabels: { app: "prom" } } }] }],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { team: "ops" } }, podSelector: { matchLabels: { app: "prom" } } },
+          ],
+        },
+      ],
     });
     const or = policy("c", {
       podSelector: {},
-      ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "ops" } } }, { podSelector: { matchLabels: { app: "prom" } } }] }],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { team: "ops" } } },
+            { podSelector: { matchLabels: { app: "prom" } } },
+          ],
+        },
+      ],
     });
     expect(allowed([and], flow(pod("prom", "mon"), db))).toBe(true);
     expect(allowed([and], flow(pod("x", "mon"), db))).toBe(false);
@@ -104,7 +117,11 @@ describe("NetworkPolicy evaluator", () => {
     expect(allowed([p], flow(external("35.191.9.7"), web))).toBe(false);
     expect(allowed([p], flow(external("35.192.0.1"), web))).toBe(false);
     // A pod's address only counts when given (whether pod IPs match ipBlocks depends on the CNI).
-    const egressAny = policy("any", { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }] });
+    const egressAny = policy("any", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }] }],
+    });
     expect(allowed([egressAny], flow(web, db))).toBe(false);
     expect(allowed([egressAny], flow(web, pod("db", "app", { app: "db" }, "10.4.0.7")))).toBe(true);
   });
@@ -112,7 +129,9 @@ describe("NetworkPolicy evaluator", () => {
   test("ports: protocol TCP by default, UDP distinct, ranges with endPort, named container ports", () => {
     const p = policy("p", {
       podSelector: {},
-      ingress: [{ ports: [{ port: 53, protocol: "UDP" }, { port: 9000, endPort: 9010 }, { port: "http" }, { port: 80 }] }],
+      ingress: [
+        { ports: [{ port: 53, protocol: "UDP" }, { port: 9000, endPort: 9010 }, { port: "http" }, { port: 80 }] },
+      ],
     });
     expect(allowed([p], flow(web, db, 53, "UDP"))).toBe(true);
     expect(allowed([p], flow(web, db, 53, "TCP"))).toBe(false);
@@ -125,13 +144,19 @@ describe("NetworkPolicy evaluator", () => {
   test("selectors: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist), ANDed", () => {
     const labels = { app: "api", tier: "web" };
     expect(selectorMatches({}, labels)).toBe(true);
-    expect(selectorMatches({ matchExpressions: [{ key: "app", operator: "In", values: ["api", "x"] }] }, labels)).toBe(true);
-    expect(selectorMatches({ matchExpressions: [{ key: "app", operator: "NotIn", values: ["api"] }] }, labels)).toBe(false);
+    expect(selectorMatches({ matchExpressions: [{ key: "app", operator: "In", values: ["api", "x"] }] }, labels)).toBe(
+      true,
+    );
+    expect(selectorMatches({ matchExpressions: [{ key: "app", operator: "NotIn", values: ["api"] }] }, labels)).toBe(
+      false,
+    );
     expect(selectorMatches({ matchExpressions: [{ key: "zone", operator: "DoesNotExist" }] }, labels)).toBe(true);
     expect(
       selectorMatches({ matchLabels: { tier: "web" }, matchExpressions: [{ key: "app", operator: "Exists" }] }, labels),
     ).toBe(true);
-    expect(selectorMatches({ matchLabels: { tier: "db" }, matchExpressions: [{ key: "app", operator: "Exists" }] }, labels)).toBe(false);
+    expect(
+      selectorMatches({ matchLabels: { tier: "db" }, matchExpressions: [{ key: "app", operator: "Exists" }] }, labels),
+    ).toBe(false);
   });
 
   test("CIDR arithmetic, and what it refuses to guess", () => {

@@ -104,9 +104,7 @@ function peerMatches(peer: any, policyNamespace: string, endpoint: Endpoint): bo
   if (peer.ipBlock) {
     const ip = endpoint.kind === "ip" ? endpoint.ip : endpoint.ip;
     if (ip === undefined) return false;
-    return (
-      cidrContains(peer.ipBlock.cidr, ip) && !(peer.ipBlock.except ?? []).some((e: string) => cidrContains(e, ip))
-    );
+    return cidrContains(peer.ipBlock.cidr, ip) && !(peer.ipBlock.except ?? []).some((e: string) => cidrContains(e, ip));
   }
   if (endpoint.kind !== "pod") return false; // selectors only ever select pods
   if (peer.namespaceSelector) {
@@ -156,15 +154,18 @@ function side(policies: K8sObject[], pod: Endpoint, direction: "Ingress" | "Egre
       // biome-ignore lint/suspicious/noExplicitAny: rules are read structurally
       (rule: any) => {
         const peers = direction === "Ingress" ? rule.from : rule.to;
-        const peerOk =
-          !peers || peers.length === 0 || peers.some((p: unknown) => peerMatches(p, policy.metadata.namespace, peer));
+        const namespace = policy.metadata.namespace as string;
+        const peerOk = !peers || peers.length === 0 || peers.some((p: unknown) => peerMatches(p, namespace, peer));
         return peerOk && portMatches(rule.ports, flow);
       },
     ),
   );
   return allowing.length > 0
     ? { allowed: true, by: allowing.map((p) => p.metadata.name).join("+") }
-    : { allowed: false, by: `${direction.toLowerCase()} of ${pod.name} (${selecting.map((p) => p.metadata.name).join(", ")})` };
+    : {
+        allowed: false,
+        by: `${direction.toLowerCase()} of ${pod.name} (${selecting.map((p) => p.metadata.name).join(", ")})`,
+      };
 }
 
 export function evaluate(policies: K8sObject[], flow: Flow): Verdict {

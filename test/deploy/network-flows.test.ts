@@ -45,7 +45,14 @@ const KEDA_OPERATOR: PodEndpoint = {
 const INTERNET = "203.0.113.10";
 /** The API server's address depends on the cluster (a public endpoint by default): any address, on 443. */
 const API_SERVER = INTERNET;
-const DEFAULT_PORTS: Record<string, number> = { "amqp:": 5672, "amqps:": 5671, "redis:": 6379, "rediss:": 6379, "http:": 80, "https:": 443 };
+const DEFAULT_PORTS: Record<string, number> = {
+  "amqp:": 5672,
+  "amqps:": 5671,
+  "redis:": 6379,
+  "rediss:": 6379,
+  "http:": 80,
+  "https:": 443,
+};
 
 interface NeededFlow extends Flow {
   why: string;
@@ -68,7 +75,8 @@ function model(objects: K8sObject[]) {
     const namespace = w.metadata.namespace as string;
     const namedPorts: PodEndpoint["namedPorts"] = {};
     for (const c of template.spec.containers)
-      for (const p of c.ports ?? []) if (p.name) namedPorts[p.name] = { port: p.containerPort, protocol: p.protocol ?? "TCP" };
+      for (const p of c.ports ?? [])
+        if (p.name) namedPorts[p.name] = { port: p.containerPort, protocol: p.protocol ?? "TCP" };
     const replicas = w.kind === "StatefulSet" ? (w.spec.replicas ?? 1) : 1;
     pods.set(
       w,
@@ -100,7 +108,9 @@ function model(objects: K8sObject[]) {
     const target = servicePort.targetPort ?? servicePort.port;
     const selected = [...pods.entries()]
       .filter(([w]) =>
-        Object.entries<string>(service.spec.selector ?? {}).every(([k, v]) => podTemplate(w).metadata?.labels?.[k] === v),
+        Object.entries<string>(service.spec.selector ?? {}).every(
+          ([k, v]) => podTemplate(w).metadata?.labels?.[k] === v,
+        ),
       )
       .flatMap(([, endpoints]) => endpoints)
       .filter((pod) => onePod === undefined || pod.name === onePod);
@@ -142,17 +152,21 @@ function neededFlows(objects: K8sObject[], m: ReturnType<typeof model>): NeededF
         if (image === "api") {
           const config = loadApiConfig(env());
           toUrl(pod, config.RABBITMQ_URL, "API publishes to RabbitMQ");
-          for (const broker of config.KAFKA_BROKERS.split(",")) toUrl(pod, `kafka://${broker}`, "API publishes to Kafka");
+          for (const broker of config.KAFKA_BROKERS.split(","))
+            toUrl(pod, `kafka://${broker}`, "API publishes to Kafka");
         } else if (image === "rabbitmq-consumer" || image === "kafka-consumer") {
           const config = loadConsumerConfig(env());
           toUrl(pod, config.STORE_URL, `${image} writes its store`);
           if (config.pipeline === "rabbitmq-valkey") toUrl(pod, config.RABBITMQ_URL, `${image} reads RabbitMQ`);
-          else for (const broker of config.KAFKA_BROKERS.split(",")) toUrl(pod, `kafka://${broker}`, `${image} reads Kafka`);
+          else
+            for (const broker of config.KAFKA_BROKERS.split(","))
+              toUrl(pod, `kafka://${broker}`, `${image} reads Kafka`);
         } else if (image === "prometheus") {
           for (const [target, targetPods] of m.pods) {
             const annotations = podTemplate(target).metadata?.annotations ?? {};
             if (annotations["prometheus.io/scrape"] !== "true") continue;
-            for (const t of targetPods) need(pod, t, Number(annotations["prometheus.io/port"]), `Prometheus scrapes ${t.name}`);
+            for (const t of targetPods)
+              need(pod, t, Number(annotations["prometheus.io/port"]), `Prometheus scrapes ${t.name}`);
           }
         } else if (image === "grafana") {
           const mount = container.volumeMounts.find((v: { mountPath: string }) => v.mountPath.endsWith("/datasources"));
@@ -168,27 +182,34 @@ function neededFlows(objects: K8sObject[], m: ReturnType<typeof model>): NeededF
       if (template.spec.serviceAccountName && template.spec.automountServiceAccountToken !== false)
         need(pod, address("the API server", API_SERVER), 443, `${pod.name} watches the Kubernetes API`);
       // Replicas of a StatefulSet talk to each other (clustered brokers).
-      for (const peer of pods) if (peer !== pod) for (const p of m.containerPorts(w)) need(pod, peer, p.port, "StatefulSet peers", p.protocol);
+      for (const peer of pods)
+        if (peer !== pod) for (const p of m.containerPorts(w)) need(pod, peer, p.port, "StatefulSet peers", p.protocol);
     }
   }
   // The load balancer: the HTTPRoutes' backends and the health-checked ports.
   const balanced = [
     ...objects
       .filter((o) => o.kind === "HTTPRoute")
-      .flatMap((r) => r.spec.rules.flatMap((rule: { backendRefs?: { name: string; port: number }[] }) => rule.backendRefs ?? []))
+      .flatMap((r) =>
+        r.spec.rules.flatMap((rule: { backendRefs?: { name: string; port: number }[] }) => rule.backendRefs ?? []),
+      )
       .map((ref) => ({ service: ref.name, port: ref.port, namespace: "weather-tweets" })),
   ];
   for (const check of objects.filter((o) => o.kind === "HealthCheckPolicy")) {
     const svc = objects.find((o) => o.kind === "Service" && o.metadata.name === check.spec.targetRef.name);
     const hcPort = check.spec.default.config.httpHealthCheck.port;
-    for (const pod of [...m.pods.entries()].filter(([w]) =>
-      Object.entries<string>(svc?.spec.selector ?? {}).every(([k, v]) => podTemplate(w).metadata?.labels?.[k] === v),
-    ).flatMap(([, p]) => p))
-      for (const lb of LOAD_BALANCER) need(address(`load balancer ${lb}`, lb), pod, hcPort, "load balancer health check");
+    for (const pod of [...m.pods.entries()]
+      .filter(([w]) =>
+        Object.entries<string>(svc?.spec.selector ?? {}).every(([k, v]) => podTemplate(w).metadata?.labels?.[k] === v),
+      )
+      .flatMap(([, p]) => p))
+      for (const lb of LOAD_BALANCER)
+        need(address(`load balancer ${lb}`, lb), pod, hcPort, "load balancer health check");
   }
   for (const { service, port, namespace } of balanced)
     for (const b of m.backends(service, port, namespace))
-      for (const lb of LOAD_BALANCER) need(address(`load balancer ${lb}`, lb), b.pod, b.port, `the Gateway routes to ${service}`);
+      for (const lb of LOAD_BALANCER)
+        need(address(`load balancer ${lb}`, lb), b.pod, b.port, `the Gateway routes to ${service}`);
   // KEDA reads the brokers its ScaledObjects name.
   for (const scaled of objects.filter((o) => o.kind === "ScaledObject")) {
     for (const trigger of scaled.spec.triggers) {
@@ -196,7 +217,9 @@ function neededFlows(objects: K8sObject[], m: ReturnType<typeof model>): NeededF
         for (const broker of trigger.metadata.bootstrapServers.split(","))
           toUrlFrom(KEDA_OPERATOR, `kafka://${broker}`, "KEDA reads Kafka consumer lag");
       } else if (trigger.type === "rabbitmq") {
-        const auth = objects.find((o) => o.kind === "TriggerAuthentication" && o.metadata.name === trigger.authenticationRef.name);
+        const auth = objects.find(
+          (o) => o.kind === "TriggerAuthentication" && o.metadata.name === trigger.authenticationRef.name,
+        );
         const ref = auth?.spec.secretTargetRef.find((r: { parameter: string }) => r.parameter === "host");
         const host = trigger.metadata.host ?? GKE_EXTERNAL_SECRETS[ref.name]?.[ref.key];
         toUrlFrom(KEDA_OPERATOR, host, "KEDA reads RabbitMQ queue length");
@@ -233,7 +256,17 @@ describe.each(formsWithPolicies)("$form", ({ objects }) => {
   test("every flow the system needs is allowed", () => {
     const apps = new Set(needed.map((f) => f.why));
     // The derivation found what the issue lists (not an empty list passing vacuously).
-    for (const why of ["API publishes to RabbitMQ", "API publishes to Kafka", "DNS (Cloud DNS)", "DNS (NodeLocal DNSCache)", "DNS (kube-dns)", "KEDA reads Kafka consumer lag", "KEDA reads RabbitMQ queue length", "load balancer health check", "Grafana reads Prometheus"]) {
+    for (const why of [
+      "API publishes to RabbitMQ",
+      "API publishes to Kafka",
+      "DNS (Cloud DNS)",
+      "DNS (NodeLocal DNSCache)",
+      "DNS (kube-dns)",
+      "KEDA reads Kafka consumer lag",
+      "KEDA reads RabbitMQ queue length",
+      "load balancer health check",
+      "Grafana reads Prometheus",
+    ]) {
       expect(apps).toContain(why);
     }
     const denied = needed
@@ -268,7 +301,12 @@ describe.each(formsWithPolicies)("$form", ({ objects }) => {
             address("the internet", INTERNET),
             ...LOAD_BALANCER.map((lb) => address(`load balancer ${lb}`, lb)),
             // The same labels as a pod of ours, in another namespace: selectors must not be fooled.
-            ...allPods.map((p) => ({ ...p, name: `intruder/${p.name}`, namespace: "intruder", namespaceLabels: { "kubernetes.io/metadata.name": "intruder" } })),
+            ...allPods.map((p) => ({
+              ...p,
+              name: `intruder/${p.name}`,
+              namespace: "intruder",
+              namespaceLabels: { "kubernetes.io/metadata.name": "intruder" },
+            })),
           ];
           for (const from of sources) {
             const f = { from, to, port, protocol };
@@ -287,8 +325,7 @@ describe.each(formsWithPolicies)("$form", ({ objects }) => {
       if (evaluate(policies, f).allowed) extra.push(describeFlow(f));
       for (const port of [80, 443, 5672, 6379, 9092]) {
         const out = { from, to: address("the internet", INTERNET), port, protocol: "TCP" as const };
-        if (!neededKeys.has(key(out)) && evaluate(policies, out).allowed)
-          extra.push(describeFlow(out));
+        if (!neededKeys.has(key(out)) && evaluate(policies, out).allowed) extra.push(describeFlow(out));
       }
     }
     expect(extra).toEqual([]);

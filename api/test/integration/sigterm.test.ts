@@ -90,7 +90,9 @@ test("SIGTERM: served during SHUTDOWN_DELAY_MS with readiness off, in-flight req
     // Readiness turns false at once, so load balancers stop sending...
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 1000, "/readyz to answer 503");
     // ...while requests that still reach the API during the delay are served as usual.
-    const duringDelay = await Promise.all(Array.from({ length: 20 }, () => statusOf(send(JSON.stringify(validMessage)))));
+    const duringDelay = await Promise.all(
+      Array.from({ length: 20 }, () => statusOf(send(JSON.stringify(validMessage)))),
+    );
     const delayElapsed = performance.now() - signalledAt;
     expect(delayElapsed).toBeLessThan(config.SHUTDOWN_DELAY_MS);
     expect(duringDelay).toEqual(Array(20).fill(202));
