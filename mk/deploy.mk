@@ -151,6 +151,9 @@ gke-tls: ## Once per project and DOMAIN: static address, Google-managed certific
 
 gke-deploy: ## Push images tagged IMAGE_TAG, ensure Secrets, apply the GKE overlay for DOMAIN, wait for every rollout
 	@$(PREFLIGHT) gke-deploy
+	@{ $(GCLOUD) compute addresses describe $(GKE_TLS_NAME) --global && \
+	   $(GCLOUD) certificate-manager maps describe $(GKE_TLS_NAME); } >/dev/null 2>&1 || \
+	  { echo "no address or certificate map $(GKE_TLS_NAME) in $(PROJECT): run make gke-tls PROJECT=$(PROJECT) DOMAIN=$(DOMAIN) first" >&2; exit 1; }
 	@$(MAKE) --no-print-directory gke-build gke-secrets
 	@$(MAKE) --no-print-directory -s gke-render > $(GKE_RENDER_DIR)/manifests.yaml
 	$(KUBECTL) apply --server-side --field-manager=weather-tweets -f $(GKE_RENDER_DIR)/manifests.yaml
