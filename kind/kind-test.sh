@@ -8,8 +8,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KIND_VERSION=v0.30.0
-CLOUD_PROVIDER_KIND_VERSION=v0.7.0
-GATEWAY_API_VERSION=v1.3.0
+# The first release whose Gateway controller is on by default is v0.9.0 (v0.8.0 had it off; v0.7.0
+# none); v0.10.0 also installs the Gateway API CRDs (v1.4.0) itself.
+CLOUD_PROVIDER_KIND_VERSION=v0.10.0
 CLUSTER=weather-tweets
 NS=weather-tweets
 TAG=kind
@@ -22,15 +23,11 @@ mkdir -p "$LOG_DIR" "$TOOLS"
 log() { printf '\n== %s\n' "$*"; }
 fail() { printf 'kind-test FAILED: %s\n' "$*" >&2; exit 1; }
 
-install_go_tool() { # name module version
-  if ! command -v "$1" >/dev/null || ! "$1" --version 2>/dev/null | grep -q "${3#v}"; then
-    GOBIN="$TOOLS" GOFLAGS=-buildvcs=false go install "$2@$3"
-  fi
-}
-command -v docker >/dev/null || fail "docker is required"
-command -v kubectl >/dev/null || fail "kubectl is required"
-install_go_tool kind sigs.k8s.io/kind "$KIND_VERSION"
-[[ -x "$TOOLS/cloud-provider-kind" ]] || GOBIN="$TOOLS" go install "sigs.k8s.io/cloud-provider-kind@$CLOUD_PROVIDER_KIND_VERSION"
+# Tools present, Docker engine running (make kind-test runs it too; this covers a direct run).
+bash "$ROOT/scripts/lib/preflight.sh" kind-test
+# Each is (re)installed unless the binary in .tools/bin was built from exactly this version.
+bash "$ROOT/scripts/lib/go-tool.sh" "$TOOLS" kind "sigs.k8s.io/kind@$KIND_VERSION"
+bash "$ROOT/scripts/lib/go-tool.sh" "$TOOLS" cloud-provider-kind "sigs.k8s.io/cloud-provider-kind@$CLOUD_PROVIDER_KIND_VERSION"
 
 CPK_PID=""
 cleanup() {
@@ -52,12 +49,19 @@ trap cleanup EXIT
 log "cluster"
 kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
 kind create cluster --config "$ROOT/kind/cluster.yaml" --wait 180s
-kubectl apply --server-side -f \
-  "https://github.com/kubernetes-sigs/gateway-api/releases/download/$GATEWAY_API_VERSION/standard-install.yaml"
-kubectl wait --for=condition=Established --timeout=60s crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io
-# LoadBalancer addresses and the cloud-provider-kind GatewayClass.
-cloud-provider-kind >"$LOG_DIR/cloud-provider-kind.log" 2>&1 &
+# LoadBalancer addresses, and the Gateway controller with its GatewayClass cloud-provider-kind; it
+# installs the Gateway API CRDs of its standard channel (named here although it is the default).
+cloud-provider-kind --gateway-channel standard >"$LOG_DIR/cloud-provider-kind.log" 2>&1 &
 CPK_PID=$!
+wait_exists() { # resource: kubectl wait fails at once on an object that does not exist yet
+  for _ in $(seq 1 60); do kubectl get "$1" >/dev/null 2>&1 && return 0; sleep 2; done
+  fail "$1 was not created (see $LOG_DIR/cloud-provider-kind.log)"
+}
+wait_exists crd/gateways.gateway.networking.k8s.io
+wait_exists crd/httproutes.gateway.networking.k8s.io
+kubectl wait --for=condition=Established --timeout=60s crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io
+wait_exists gatewayclass/cloud-provider-kind
+kubectl wait --for=condition=Accepted --timeout=120s gatewayclass/cloud-provider-kind
 
 log "images"
 for image in api rabbitmq-consumer kafka-consumer; do
@@ -66,9 +70,9 @@ for image in api rabbitmq-consumer kafka-consumer; do
 done
 
 log "apply"
-"$KUSTOMIZE" build --load-restrictor LoadRestrictionsNone "$ROOT/kind" | kubectl apply --server-side -f -
-for w in statefulset/rabbitmq statefulset/kafka statefulset/valkey statefulset/redis \
-  deployment/api deployment/rabbitmq-consumer deployment/kafka-consumer deployment/prometheus deployment/grafana; do
+"$KUSTOMIZE" build --load-restrictor LoadRestrictionsNone "$ROOT/kind" >"$LOG_DIR/manifests.yaml"
+kubectl apply --server-side -f "$LOG_DIR/manifests.yaml"
+for w in $(kubectl get -f "$LOG_DIR/manifests.yaml" -o name | grep -E '^(deployment|statefulset)\.apps/'); do
   kubectl -n "$NS" rollout status "$w" --timeout=420s
 done
 

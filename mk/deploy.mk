@@ -3,36 +3,52 @@
 # Every kustomize build uses --load-restrictor LoadRestrictionsNone: the overlays read
 # prometheus/, grafana/ and locust/ files outside their own folders.
 
+# Go tools, pinned; scripts/lib/go-tool.sh installs each unless the binary was built from that version.
 KUSTOMIZE_VERSION := v5.7.1
+KUBE_SCORE_VERSION := v1.20.0
 KUSTOMIZE := $(ROOT)/.tools/bin/kustomize
+KUBE_SCORE := $(ROOT)/.tools/bin/kube-score
 KUSTOMIZE_BUILD := $(KUSTOMIZE) build --load-restrictor LoadRestrictionsNone
+GO_TOOL := bash $(ROOT)/scripts/lib/go-tool.sh $(ROOT)/.tools/bin
+# Each deployment target first checks what it needs and says everything missing at once.
+PREFLIGHT := bash $(ROOT)/scripts/lib/preflight.sh
 COMPOSE := docker compose --project-directory $(ROOT) -f $(ROOT)/compose.yaml
 
-# GKE: images go to $(REGION)-docker.pkg.dev/$(PROJECT)/$(REPO)/<service>:$(IMAGE_TAG).
+# GKE: images go to $(REGION)-docker.pkg.dev/$(PROJECT)/$(REPO)/<service>:$(IMAGE_TAG); the cluster
+# is $(CLUSTER) in $(CLUSTER_LOCATION), and every kubectl call names its context, KUBE_CONTEXT
+# (gcloud's name for it unless given), so nothing is applied to another cluster.
 REGION ?= us-central1
 PROJECT ?=
 REPO ?= weather-tweets
+CLUSTER ?= weather-tweets
+CLUSTER_LOCATION ?= $(REGION)
+# The public host name (HTTPS certificate, HTTPRoutes, Grafana's root URL).
+DOMAIN ?=
+KUBE_CONTEXT ?= $(if $(PROJECT),gke_$(PROJECT)_$(CLUSTER_LOCATION)_$(CLUSTER))
+export PROJECT REGION DOMAIN KUBE_CONTEXT
+KUBECTL = kubectl --context "$(KUBE_CONTEXT)"
+GCLOUD = gcloud --project "$(PROJECT)" --quiet
 IMAGE_TAG ?= $(shell git -C $(ROOT) rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 GKE_REGISTRY = $(REGION)-docker.pkg.dev/$(PROJECT)/$(REPO)
 GKE_RENDER_DIR := $(ROOT)/.state/gke-deploy
-# The example image names committed in gke/kustomization.yaml, which gke-render replaces.
+# The example image names and host name committed in gke/, which gke-render replaces.
 GKE_EXAMPLE_REGISTRY := us-central1-docker.pkg.dev/example-project/weather-tweets
 DEPLOYABLES := api rabbitmq-consumer kafka-consumer
+# Certificate Manager, address: the names gke/kustomization.yaml refers to.
+GKE_TLS_NAME := weather-tweets
+DOMAIN_PATTERN := ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$$
 
-.PHONY: deploy-tools deploy-validate up down kind-test gke-render gke-build gke-secrets gke-deploy
+.PHONY: deploy-tools deploy-validate up down kind-test gke-render gke-build gke-secrets gke-tls gke-deploy
 
-deploy-tools: ## Install kustomize $(KUSTOMIZE_VERSION) into .tools/bin (skipped when present)
-	@if [[ -x "$(KUSTOMIZE)" ]] && "$(KUSTOMIZE)" version | grep -q '$(KUSTOMIZE_VERSION)'; then \
-	  echo "kustomize $(KUSTOMIZE_VERSION) present" >&2; \
-	else \
-	  echo "installing kustomize $(KUSTOMIZE_VERSION) (go install)" >&2; \
-	  GOBIN="$(ROOT)/.tools/bin" GOFLAGS=-buildvcs=false go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION); \
-	fi
+deploy-tools: ## Install kustomize $(KUSTOMIZE_VERSION) and kube-score $(KUBE_SCORE_VERSION) into .tools/bin (go install; kept when at that version)
+	@$(GO_TOOL) kustomize sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	@$(GO_TOOL) kube-score github.com/zegl/kube-score/cmd/kube-score@$(KUBE_SCORE_VERSION)
 
-deploy-validate: deploy-tools ## Render every overlay, validate manifests, compose file and Dockerfile (no Docker)
+deploy-validate: deploy-tools ## Render every overlay; schemas, kubelet environment, network flows, kube-score, compose, Dockerfile (no Docker)
 	cd $(ROOT) && $(BUN) test test/deploy
 
 up: ## Build the images and start the whole system with docker compose
+	@$(PREFLIGHT) up
 	$(COMPOSE) up --build --detach --wait
 	@set -a; [[ -f $(ROOT)/.env ]] && source $(ROOT)/.env; set +a; \
 	echo "API          http://127.0.0.1:$${API_HOST_PORT:-3000}  (POST /process)"; \
@@ -45,11 +61,14 @@ up: ## Build the images and start the whole system with docker compose
 down: ## Stop the compose system (volumes kept; add -v by hand to drop the data)
 	$(COMPOSE) --profile load down --remove-orphans
 
-kind-test: deploy-tools ## Kind cluster, images built and loaded, apply, smoke test, short Locust run, delete
+kind-test: ## Kind cluster, images built and loaded, apply, smoke test, short Locust run, delete
+	@$(PREFLIGHT) kind-test
+	@$(MAKE) --no-print-directory deploy-tools
 	KUSTOMIZE="$(KUSTOMIZE)" bash $(ROOT)/kind/kind-test.sh
 
-gke-render: deploy-tools ## Print the GKE manifests for PROJECT, REGION, REPO, IMAGE_TAG (nothing applied)
-	@[[ -n "$(PROJECT)" ]] || { echo "PROJECT is required, e.g. make $@ PROJECT=my-project" >&2; exit 2; }
+gke-render: deploy-tools ## Print the GKE manifests for PROJECT, REGION, REPO, IMAGE_TAG, DOMAIN (nothing applied)
+	@[[ -n "$(PROJECT)" && -n "$(DOMAIN)" ]] || { echo "PROJECT and DOMAIN are required, e.g. make $@ PROJECT=my-project DOMAIN=weather.example.org" >&2; exit 2; }
+	@[[ "$(DOMAIN)" =~ $(DOMAIN_PATTERN) ]] || { echo "DOMAIN=$(DOMAIN) is not a host name" >&2; exit 2; }
 	@mkdir -p $(GKE_RENDER_DIR)
 	@{ echo "# Generated by make gke-render; not committed (.state/)."; \
 	   echo "apiVersion: kustomize.config.k8s.io/v1beta1"; \
@@ -60,41 +79,86 @@ gke-render: deploy-tools ## Print the GKE manifests for PROJECT, REGION, REPO, I
 	     echo "  - name: $(GKE_EXAMPLE_REGISTRY)/$$d"; \
 	     echo "    newName: $(GKE_REGISTRY)/$$d"; \
 	     echo "    newTag: \"$(IMAGE_TAG)\""; \
-	   done; } > $(GKE_RENDER_DIR)/kustomization.yaml
+	   done; \
+	   echo "patches:"; \
+	   echo "  - target: {kind: HTTPRoute}"; \
+	   echo "    patch: '[{\"op\": \"replace\", \"path\": \"/spec/hostnames\", \"value\": [\"$(DOMAIN)\"]}]'"; \
+	   echo "  - target: {kind: Deployment, name: grafana}"; \
+	   echo "    patch: |-"; \
+	   echo "      {\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"metadata\": {\"name\": \"grafana\"},"; \
+	   echo "       \"spec\": {\"template\": {\"spec\": {\"containers\": [{\"name\": \"grafana\", \"env\": ["; \
+	   echo "         {\"name\": \"GF_SERVER_ROOT_URL\", \"value\": \"https://$(DOMAIN)/grafana/\"}]}]}}}}"; \
+	 } > $(GKE_RENDER_DIR)/kustomization.yaml
 	@$(KUSTOMIZE_BUILD) $(GKE_RENDER_DIR)
 
-gke-build: ## Build and push the three images to Artifact Registry
-	@[[ -n "$(PROJECT)" ]] || { echo "PROJECT is required" >&2; exit 2; }
+gke-build: ## Build and push the three images to Artifact Registry, stopping at the first failure
+	@$(PREFLIGHT) gke-build
 	gcloud auth configure-docker $(REGION)-docker.pkg.dev --quiet
-	for d in $(DEPLOYABLES); do \
-	  docker build --target $$d --tag $(GKE_REGISTRY)/$$d:$(IMAGE_TAG) $(ROOT) && \
-	  docker push $(GKE_REGISTRY)/$$d:$(IMAGE_TAG); \
+	@for d in $(DEPLOYABLES); do \
+	  echo "build and push $(GKE_REGISTRY)/$$d:$(IMAGE_TAG)"; \
+	  docker build --target $$d --tag $(GKE_REGISTRY)/$$d:$(IMAGE_TAG) $(ROOT) || exit 1; \
+	  docker push $(GKE_REGISTRY)/$$d:$(IMAGE_TAG) || exit 1; \
 	done
 
-gke-secrets: ## Create the broker and Grafana credentials once, random, never written to disk
-	kubectl get namespace weather-tweets >/dev/null 2>&1 || kubectl create namespace weather-tweets
-	@if kubectl -n weather-tweets get secret rabbitmq-credentials >/dev/null 2>&1; then \
+# A password is 2n hex digits from openssl, or nothing is created: an empty one would leave Grafana
+# on admin/admin and RabbitMQ without a password.
+gke-secrets: ## Create the broker and Grafana credentials once, random, never empty, never written to disk
+	@$(PREFLIGHT) gke-secrets
+	@$(KUBECTL) get namespace weather-tweets >/dev/null 2>&1 || $(KUBECTL) create namespace weather-tweets
+	@random_hex() { \
+	  local value; value="$$(openssl rand -hex "$$1")" || value=""; \
+	  if [[ "$${#value}" -ne $$(($$1 * 2)) || "$$value" =~ [^0-9a-f] ]]; then \
+	    echo "openssl rand -hex $$1 gave no usable password: no Secret created" >&2; return 1; \
+	  fi; \
+	  printf '%s' "$$value"; \
+	}; \
+	if $(KUBECTL) -n weather-tweets get secret rabbitmq-credentials >/dev/null 2>&1; then \
 	  echo "secret rabbitmq-credentials exists: kept"; \
 	else \
-	  password=$$(openssl rand -hex 24); \
-	  kubectl -n weather-tweets create secret generic rabbitmq-credentials \
+	  password="$$(random_hex 24)"; \
+	  $(KUBECTL) -n weather-tweets create secret generic rabbitmq-credentials \
 	    --from-literal=username=weather \
 	    --from-literal=password="$$password" \
 	    --from-literal=keda-host="amqp://weather:$$password@rabbitmq.weather-tweets.svc:5672/"; \
-	fi
-	@if kubectl -n weather-tweets get secret grafana-admin >/dev/null 2>&1; then \
+	fi; \
+	if $(KUBECTL) -n weather-tweets get secret grafana-admin >/dev/null 2>&1; then \
 	  echo "secret grafana-admin exists: kept"; \
 	else \
-	  kubectl -n weather-tweets create secret generic grafana-admin \
-	    --from-literal=username=admin --from-literal=password="$$(openssl rand -hex 16)"; \
+	  password="$$(random_hex 16)"; \
+	  $(KUBECTL) -n weather-tweets create secret generic grafana-admin \
+	    --from-literal=username=admin --from-literal=password="$$password"; \
 	fi
 
-gke-deploy: gke-build gke-secrets ## Push images tagged IMAGE_TAG, ensure Secrets, apply the GKE overlay, wait for rollout
-	$(MAKE) --no-print-directory -s gke-render PROJECT=$(PROJECT) REGION=$(REGION) REPO=$(REPO) IMAGE_TAG=$(IMAGE_TAG) \
-	  | kubectl apply --server-side --field-manager=weather-tweets -f -
-	for w in statefulset/rabbitmq statefulset/kafka statefulset/valkey statefulset/redis \
-	  deployment/api deployment/rabbitmq-consumer deployment/kafka-consumer deployment/prometheus deployment/grafana; do \
-	  kubectl -n weather-tweets rollout status $$w --timeout=600s; \
+# Certificate Manager with DNS authorization: the certificate is issued once the CNAME printed at
+# the end exists, whether or not the A record points at the Gateway yet.
+gke-tls: ## Once per project and DOMAIN: static address, Google-managed certificate, certificate map
+	@$(PREFLIGHT) gke-tls
+	@[[ "$(DOMAIN)" =~ $(DOMAIN_PATTERN) ]] || { echo "DOMAIN=$(DOMAIN) is not a host name" >&2; exit 2; }
+	$(GCLOUD) compute addresses describe $(GKE_TLS_NAME) --global >/dev/null 2>&1 || \
+	  $(GCLOUD) compute addresses create $(GKE_TLS_NAME) --global
+	$(GCLOUD) certificate-manager dns-authorizations describe $(GKE_TLS_NAME) >/dev/null 2>&1 || \
+	  $(GCLOUD) certificate-manager dns-authorizations create $(GKE_TLS_NAME) --domain=$(DOMAIN)
+	$(GCLOUD) certificate-manager certificates describe $(GKE_TLS_NAME) >/dev/null 2>&1 || \
+	  $(GCLOUD) certificate-manager certificates create $(GKE_TLS_NAME) --domains=$(DOMAIN) --dns-authorizations=$(GKE_TLS_NAME)
+	$(GCLOUD) certificate-manager maps describe $(GKE_TLS_NAME) >/dev/null 2>&1 || \
+	  $(GCLOUD) certificate-manager maps create $(GKE_TLS_NAME)
+	$(GCLOUD) certificate-manager maps entries describe $(GKE_TLS_NAME) --map=$(GKE_TLS_NAME) >/dev/null 2>&1 || \
+	  $(GCLOUD) certificate-manager maps entries create $(GKE_TLS_NAME) --map=$(GKE_TLS_NAME) \
+	    --hostname=$(DOMAIN) --certificates=$(GKE_TLS_NAME)
+	@echo "DNS records for $(DOMAIN):"
+	@echo "  A     $(DOMAIN)  $$($(GCLOUD) compute addresses describe $(GKE_TLS_NAME) --global --format='value(address)')"
+	@echo "  CNAME $$($(GCLOUD) certificate-manager dns-authorizations describe $(GKE_TLS_NAME) --format='value(dnsResourceRecord.name,dnsResourceRecord.data)')"
+
+gke-deploy: ## Push images tagged IMAGE_TAG, ensure Secrets, apply the GKE overlay for DOMAIN, wait for every rollout
+	@$(PREFLIGHT) gke-deploy
+	@{ $(GCLOUD) compute addresses describe $(GKE_TLS_NAME) --global && \
+	   $(GCLOUD) certificate-manager maps describe $(GKE_TLS_NAME); } >/dev/null 2>&1 || \
+	  { echo "no address or certificate map $(GKE_TLS_NAME) in $(PROJECT): run make gke-tls PROJECT=$(PROJECT) DOMAIN=$(DOMAIN) first" >&2; exit 1; }
+	@$(MAKE) --no-print-directory gke-build gke-secrets
+	@$(MAKE) --no-print-directory -s gke-render > $(GKE_RENDER_DIR)/manifests.yaml
+	$(KUBECTL) apply --server-side --field-manager=weather-tweets -f $(GKE_RENDER_DIR)/manifests.yaml
+	@for w in $$($(KUBECTL) get -f $(GKE_RENDER_DIR)/manifests.yaml -o name | grep -E '^(deployment|statefulset)\.apps/'); do \
+	  $(KUBECTL) -n weather-tweets rollout status $$w --timeout=600s || exit 1; \
 	done
-	@echo "Gateway address: $$(kubectl -n weather-tweets get gateway weather-tweets -o jsonpath='{.status.addresses[0].value}')"
-	@echo "API at http://<address>/  (Swagger UI /swagger), Grafana at http://<address>/grafana/"
+	@echo "API at https://$(DOMAIN)/ (Swagger UI /swagger), Grafana at https://$(DOMAIN)/grafana/"
+	@echo "Gateway address: $$($(KUBECTL) -n weather-tweets get gateway weather-tweets -o jsonpath='{.status.addresses[0].value}')"

@@ -1,7 +1,7 @@
 import { ConfigError } from "@weather/config";
 import { createLogger } from "@weather/log";
 import { loadApiConfig } from "./config.ts";
-import { startApi } from "./server.ts";
+import { shutdownBudgetMs, startApi } from "./server.ts";
 
 let config: ReturnType<typeof loadApiConfig>;
 try {
@@ -17,14 +17,15 @@ try {
 const logger = createLogger(config.LOG_LEVEL, { service: "api" });
 const api = startApi(config, logger);
 
-// Exit 0 within 10 s: the grace period bounds the drain, this timer bounds the rest.
-const HARD_EXIT_MS = 10_000;
+// The shutdown delay, the drain and the broker close each have a bound; past their sum, exit anyway.
+// Kubernetes' terminationGracePeriodSeconds is checked against the same sum (test/deploy).
+const hardExitMs = shutdownBudgetMs(config);
 const onSignal = (signal: string) => {
-  logger.info("shutting down", { signal });
+  logger.info("shutting down", { signal, hardExitMs });
   setTimeout(() => {
     logger.error("shutdown took too long, exiting");
     process.exit(1);
-  }, HARD_EXIT_MS - 500).unref();
+  }, hardExitMs).unref();
   api.close().then(
     () => process.exit(0),
     (error: unknown) => {

@@ -1,6 +1,6 @@
 import type { Logger } from "@weather/log";
 import { createApp } from "./app.ts";
-import { createBrokers } from "./brokers/index.ts";
+import { BROKER_CLOSE_TIMEOUT_MS, createBrokers } from "./brokers/index.ts";
 import type { ApiConfig } from "./config.ts";
 import { createRepair } from "./ingest/repair.ts";
 import { createLifecycle } from "./lifecycle.ts";
@@ -8,8 +8,27 @@ import { ApiMetrics } from "./observability/metrics.ts";
 
 export interface RunningApi {
   url: string;
-  /** Readiness false, stop accepting, finish in-flight requests, close brokers. Safe to call twice. */
+  /**
+   * Readiness false but still serving for SHUTDOWN_DELAY_MS, then stop listening, finish in-flight
+   * requests (up to SHUTDOWN_GRACE_MS), close the brokers. Safe to call twice.
+   */
   close(): Promise<void>;
+}
+
+/**
+ * Closing the broker clients: they close side by side, each step bounded by BROKER_CLOSE_TIMEOUT_MS;
+ * RabbitMQ's is the longer one (wait for confirms, then close the connection).
+ */
+export const BROKER_CLOSE_BUDGET_MS = 2 * BROKER_CLOSE_TIMEOUT_MS;
+/** Exiting once the brokers are closed (timers, log flush). */
+export const EXIT_MARGIN_MS = 500;
+
+/**
+ * The longest a SIGTERM shutdown may take with these settings: main.ts exits hard after it, and a
+ * platform's termination grace period must be at least this long (test/deploy checks the manifests).
+ */
+export function shutdownBudgetMs(config: Pick<ApiConfig, "SHUTDOWN_DELAY_MS" | "SHUTDOWN_GRACE_MS">): number {
+  return config.SHUTDOWN_DELAY_MS + config.SHUTDOWN_GRACE_MS + BROKER_CLOSE_BUDGET_MS + EXIT_MARGIN_MS;
 }
 
 /** Starts brokers and the HTTP listener from a parsed config (used by main.ts and the integration tests). */
@@ -45,9 +64,11 @@ export function startApi(config: ApiConfig, logger: Logger): RunningApi {
 
   let closing: Promise<void> | undefined;
   const shutdown = async () => {
+    // Readiness turns false; requests are still served until load balancers have stopped sending them.
     lifecycle.shuttingDown = true;
     if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
     // Stop listening; requests already received run to completion (their publishes included).
+    lifecycle.draining = true;
     const drained = server.stop(false);
     const grace = Bun.sleep(config.SHUTDOWN_GRACE_MS).then(() => "timeout" as const);
     if ((await Promise.race([drained.then(() => "drained" as const), grace])) === "timeout") {

@@ -8,8 +8,10 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  CLUSTER_SCOPED_KINDS,
   DEPLOYABLES,
   find,
+  GKE_VARS,
   type K8sObject,
   kustomizeBuild,
   makeRender,
@@ -21,7 +23,6 @@ import {
 
 const OVERLAYS = ["k8s/base", "kind", "kind/load", "gke"] as const;
 const rendered: Record<string, K8sObject[]> = {};
-const GKE_VARS = { PROJECT: "test-project", REGION: "europe-west1", REPO: "weather", IMAGE_TAG: "1a2b3c" };
 
 /** kustomize runs once per overlay: seconds, more on a busy machine. */
 const RENDER_TIMEOUT_MS = 60_000;
@@ -133,6 +134,34 @@ describe.each([...OVERLAYS, "gke-render"])("%s", (overlay) => {
       for (const ref of secretRefs) if (!secrets.has(ref)) problems.push(`Secret ${ref} missing`);
     } else if (overlay !== "kind/load") {
       expect([...secretRefs].sort()).toEqual(["grafana-admin", "rabbitmq-credentials"]);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test("every namespaced object names the system's namespace (kubectl's context must not decide)", () => {
+    const astray = all(overlay)
+      .filter((o) => !CLUSTER_SCOPED_KINDS.has(o.kind) && o.metadata.namespace !== "weather-tweets")
+      .map((o) => `${o.kind}/${o.metadata.name}: namespace ${o.metadata.namespace ?? "unset"}`);
+    expect(astray).toEqual([]);
+  });
+
+  // The kubelet applies fsGroup to a volume on every mount unless told OnRootMismatch; RabbitMQ's
+  // volume is its home, and Erlang refuses the .erlang.cookie that this makes group-readable.
+  test("pods keeping data on persistent volumes with an fsGroup use fsGroupChangePolicy OnRootMismatch", () => {
+    const problems: string[] = [];
+    for (const w of workloads(all(overlay))) {
+      const spec = podSpec(w);
+      const persistent = [
+        ...(w.spec.volumeClaimTemplates ?? []).map((t: K8sObject) => t.metadata.name),
+        // biome-ignore lint/suspicious/noExplicitAny: volume specs
+        ...(spec.volumes ?? []).filter((v: any) => v.persistentVolumeClaim || v.ephemeral).map((v: any) => v.name),
+      ];
+      if (persistent.length === 0 || spec.securityContext?.fsGroup === undefined) continue;
+      if (spec.securityContext.fsGroupChangePolicy !== "OnRootMismatch") {
+        problems.push(
+          `${w.kind}/${w.metadata.name}: fsGroupChangePolicy ${spec.securityContext.fsGroupChangePolicy ?? "unset (Always)"}`,
+        );
+      }
     }
     expect(problems).toEqual([]);
   });
@@ -258,6 +287,47 @@ describe("gke", () => {
       expect(policy.spec.targetRef).toEqual({ group: "", kind: "Service", name: service });
       expect(policy.spec.default.config.httpHealthCheck.requestPath).toBe(path);
     }
+  });
+
+  test("HTTPS with a Google-managed certificate for DOMAIN; port 80 only redirects to HTTPS", () => {
+    const objects = all("gke-render");
+    const gateway = find(objects, "Gateway", "weather-tweets");
+    // Certificate Manager: the map make gke-tls creates, named by GKE's annotation.
+    expect(gateway.metadata.annotations?.["networking.gke.io/certmap"]).toBe("weather-tweets");
+    const https = gateway.spec.listeners.find((l: { protocol: string }) => l.protocol === "HTTPS");
+    expect(https).toMatchObject({ port: 443 });
+    const mkfile = readFileSync(join(ROOT, "mk/deploy.mk"), "utf8");
+    expect(mkfile).toContain("certificate-manager certificates create $(GKE_TLS_NAME) --domains=$(DOMAIN)");
+    expect(mkfile).toContain("certificate-manager maps entries create $(GKE_TLS_NAME) --map=$(GKE_TLS_NAME)");
+    expect(mkfile).toMatch(/^GKE_TLS_NAME := weather-tweets$/m);
+
+    const routes = objects.filter((o) => o.kind === "HTTPRoute");
+    for (const route of routes) expect(route.spec.hostnames).toEqual([GKE_VARS.DOMAIN]);
+    const onListener = (name: string) =>
+      routes.filter((r) => r.spec.parentRefs.some((p: { sectionName?: string }) => p.sectionName === name));
+    // Every route is bound to one listener by name: none attaches to all of them.
+    for (const route of routes) {
+      expect(route.spec.parentRefs.every((p: { sectionName?: string }) => p.sectionName)).toBe(true);
+    }
+    expect(
+      onListener(https.name)
+        .map((r) => r.metadata.name)
+        .sort(),
+    ).toEqual(["api", "grafana"]);
+    const plain = gateway.spec.listeners.filter((l: { protocol: string }) => l.protocol === "HTTP");
+    for (const listener of plain) {
+      for (const route of onListener(listener.name)) {
+        for (const rule of route.spec.rules) {
+          expect(rule.backendRefs ?? []).toEqual([]);
+          expect(rule.filters).toEqual([
+            { type: "RequestRedirect", requestRedirect: { scheme: "https", statusCode: 301 } },
+          ]);
+        }
+      }
+    }
+    const grafana = podSpec(find(objects, "Deployment", "grafana")).containers[0].env;
+    expect(grafana).toContainEqual({ name: "GF_SERVER_ROOT_URL", value: `https://${GKE_VARS.DOMAIN}/grafana/` });
+    expect(grafana).toContainEqual({ name: "GF_SECURITY_COOKIE_SECURE", value: "true" });
   });
 
   test("API: HPA 1-3 replicas on CPU; the Deployment leaves replicas to it", () => {

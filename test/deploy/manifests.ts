@@ -37,19 +37,61 @@ function run(cmd: string[]): string {
   return result.stdout.toString();
 }
 
+/** Renders are cached: every test file of the run reads the same objects (and must not change them). */
+const renders = new Map<string, K8sObject[]>();
+function cached(key: string, render: () => K8sObject[]): K8sObject[] {
+  let objects = renders.get(key);
+  if (!objects) {
+    objects = render();
+    renders.set(key, objects);
+  }
+  return objects;
+}
+
 /** `kustomize build --load-restrictor LoadRestrictionsNone <dir>`, parsed. */
 export function kustomizeBuild(dir: string): K8sObject[] {
   if (!existsSync(KUSTOMIZE)) {
     throw new Error(`kustomize not found at ${KUSTOMIZE}: run \`make deploy-tools\` first`);
   }
-  return parseYamlDocuments(run([KUSTOMIZE, "build", "--load-restrictor", "LoadRestrictionsNone", dir])) as K8sObject[];
+  return cached(
+    `kustomize ${dir}`,
+    () =>
+      parseYamlDocuments(run([KUSTOMIZE, "build", "--load-restrictor", "LoadRestrictionsNone", dir])) as K8sObject[],
+  );
 }
 
 /** Output of a make target (e.g. gke-render), parsed as manifests. */
 export function makeRender(target: string, vars: Record<string, string>): K8sObject[] {
   const args = Object.entries(vars).map(([k, v]) => `${k}=${v}`);
-  return parseYamlDocuments(run(["make", "--no-print-directory", "-s", target, ...args])) as K8sObject[];
+  return cached(
+    `make ${target} ${args.join(" ")}`,
+    () => parseYamlDocuments(run(["make", "--no-print-directory", "-s", target, ...args])) as K8sObject[],
+  );
 }
+
+/** The settings the tests render the GKE overlay with, as `make gke-deploy` would. */
+export const GKE_VARS = {
+  PROJECT: "test-project",
+  REGION: "europe-west1",
+  REPO: "weather",
+  IMAGE_TAG: "1a2b3c",
+  DOMAIN: "weather.test.example",
+} as const;
+
+/**
+ * Everything each form applies to one cluster, as rendered now: kind's overlay plus its Locust Job,
+ * and the GKE overlay as `make gke-deploy` renders it. Tests iterate over these objects, never over
+ * a list of names, so that what an overlay adds later is checked the same way.
+ */
+export function clusterForms(): { form: "kind" | "gke"; objects: K8sObject[] }[] {
+  return [
+    { form: "kind", objects: [...kustomizeBuild("kind"), ...kustomizeBuild("kind/load")] },
+    { form: "gke", objects: makeRender("gke-render", GKE_VARS) },
+  ];
+}
+
+/** Kubernetes kinds whose objects live in a namespace (those the overlays use or may). */
+export const CLUSTER_SCOPED_KINDS = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "GatewayClass"]);
 
 /** Which npm package of the kubernetes-models family holds an API group's models. */
 function modelModule(apiVersion: string): string {
@@ -82,10 +124,16 @@ export async function validateObject(object: K8sObject): Promise<void> {
   }
 }
 
-export const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "Job"]);
+export const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "Job", "DaemonSet", "ReplicaSet", "CronJob"]);
 
 export function workloads(objects: K8sObject[]): K8sObject[] {
   return objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
+}
+
+/** A workload's pod template (a CronJob's is one level deeper). */
+// biome-ignore lint/suspicious/noExplicitAny: pod templates are read structurally
+export function podTemplate(workload: K8sObject): { metadata?: any; spec: any } {
+  return workload.kind === "CronJob" ? workload.spec.jobTemplate.spec.template : workload.spec.template;
 }
 
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
@@ -103,3 +151,16 @@ export function imageBaseName(image: string): string {
   const last = image.split("/").pop() ?? image;
   return last.split("@")[0]?.split(":")[0] ?? last;
 }
+
+/**
+ * The Secrets `make gke-secrets` creates outside the manifests, with values of the same form (random
+ * hex passwords); test/deploy/preflight.test.ts checks that the target creates exactly these keys.
+ */
+export const GKE_EXTERNAL_SECRETS: Record<string, Record<string, string>> = {
+  "rabbitmq-credentials": {
+    username: "weather",
+    password: "0123456789abcdef0123456789abcdef0123456789abcdef",
+    "keda-host": "amqp://weather:0123456789abcdef0123456789abcdef0123456789abcdef@rabbitmq.weather-tweets.svc:5672/",
+  },
+  "grafana-admin": { username: "admin", password: "0123456789abcdef0123456789abcdef" },
+};

@@ -43,6 +43,17 @@ const UNUSED_LOOPBACK_DEFAULTS: Record<Deployable, string[]> = {
   "kafka-consumer": ["VALKEY_URL", "REDIS_URL", "RABBITMQ_URL"],
 };
 
+/**
+ * Set in Kubernetes only, on purpose: behind a load balancer the API keeps serving this long after
+ * SIGTERM while the balancer stops routing to it (test/deploy/shutdown.test.ts); compose publishes
+ * the port directly, with nothing to wait for. kind and GKE still agree on them (same base).
+ */
+const KUBERNETES_ONLY: Record<Deployable, string[]> = {
+  api: ["SHUTDOWN_DELAY_MS"],
+  "rabbitmq-consumer": [],
+  "kafka-consumer": [],
+};
+
 interface Form {
   image: string;
   ports: number[];
@@ -88,7 +99,7 @@ function kubernetesForms(objects: K8sObject[], replicasOf: (name: Deployable) =>
     const expanded = new Set(entries.flatMap((e) => [...(e.value ?? "").matchAll(/\$\((\w+)\)/g)].map((m) => m[1])));
     const env = Object.fromEntries(
       entries
-        .filter((e) => !(e.valueFrom && expanded.has(e.name)))
+        .filter((e) => !(e.valueFrom && expanded.has(e.name)) && !KUBERNETES_ONLY[name].includes(e.name))
         .map((e) => [e.name, withoutCredentials(e.value ?? "")]),
     );
     result[name] = {

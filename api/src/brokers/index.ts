@@ -5,8 +5,8 @@ import { createKafkaProducer } from "./kafka/index.ts";
 import { KafkaPublisher } from "./kafka/publisher.ts";
 import { RabbitMqPublisher } from "./rabbitmq.ts";
 
-/** Each close step of a broker client is bounded, so that SIGTERM exits within 10 s even mid-outage. */
-const BROKER_CLOSE_TIMEOUT_MS = 1500;
+/** Each close step of a broker client is bounded, so that SIGTERM ends within its budget even mid-outage (server.ts). */
+export const BROKER_CLOSE_TIMEOUT_MS = 1500;
 
 /** Both publishers, wired to the broker-up gauge. Call start() on each to connect. */
 export function createBrokers(config: ApiConfig, logger: Logger, metrics: ApiMetrics) {

@@ -23,7 +23,7 @@ export function ingestController(options: IngestControllerOptions) {
     .post(
       "/process",
       async ({ request, set }) => {
-        if (lifecycle.shuttingDown) throw new ShuttingDownError(retryAfterSeconds);
+        if (lifecycle.draining) throw new ShuttingDownError(retryAfterSeconds);
         const result = normalizeMessage(await readJsonBody(request, options.bodyMaxBytes));
         if (!result.ok) throw new ValidationError(result.errors);
         const envelope = createEnvelope(result.value);
@@ -36,7 +36,7 @@ export function ingestController(options: IngestControllerOptions) {
     .post(
       "/process/batch",
       async ({ request, set }) => {
-        if (lifecycle.shuttingDown) throw new ShuttingDownError(retryAfterSeconds);
+        if (lifecycle.draining) throw new ShuttingDownError(retryAfterSeconds);
         const body = await readJsonBody(request, options.batchBodyMaxBytes);
         if (!Array.isArray(body))
           throw new ValidationError([{ field: "/", rule: "Expected a JSON array of messages" }]);

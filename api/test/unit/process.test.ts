@@ -146,9 +146,11 @@ describe("POST /process", () => {
     expect(((await response.json()) as { message: string }).message).toContain("no confirmation within 50 ms");
   });
 
-  test("503 while shutting down", async () => {
+  test("served while only readiness is off (SHUTDOWN_DELAY_MS); 503 once the listener has closed", async () => {
     const { app, lifecycle } = buildTestApp();
     lifecycle.shuttingDown = true;
+    expect((await app.handle(post("/process", validMessage))).status).toBe(202);
+    lifecycle.draining = true;
     const response = await app.handle(post("/process", validMessage));
     expect(response.status).toBe(503);
     expect(((await response.json()) as { error: string }).error).toBe("shutting_down");
