@@ -8,6 +8,8 @@ ARG BUN_VERSION=1.4.5
 FROM oven/bun:${BUN_VERSION}-slim AS deps-base
 WORKDIR /app
 COPY package.json bun.lock bunfig.toml ./
+COPY packages/async/package.json packages/async/
+COPY packages/brokers/package.json packages/brokers/
 COPY packages/schema/package.json packages/schema/
 COPY packages/config/package.json packages/config/
 COPY packages/log/package.json packages/log/
@@ -34,6 +36,8 @@ FROM runtime AS api
 LABEL org.opencontainers.image.title="api"
 # Files stay owned by root: the service only reads them.
 COPY --from=api-deps /app /app
+COPY packages/async/src packages/async/src
+COPY packages/brokers/src packages/brokers/src
 COPY packages/schema/src packages/schema/src
 COPY packages/config/src packages/config/src
 COPY packages/log/src packages/log/src
@@ -49,6 +53,8 @@ CMD ["bun", "api/src/main.ts"]
 # --- Consumers: one content, two deployables; CONSUMER_SOURCE picks the pipeline ---
 FROM runtime AS consumer
 COPY --from=consumer-deps /app /app
+COPY packages/async/src packages/async/src
+COPY packages/brokers/src packages/brokers/src
 COPY packages/schema/src packages/schema/src
 COPY packages/config/src packages/config/src
 COPY packages/log/src packages/log/src

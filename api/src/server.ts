@@ -1,3 +1,4 @@
+import { settleWithin } from "@weather/async";
 import type { Logger } from "@weather/log";
 import { createApp } from "./app.ts";
 import { BROKER_CLOSE_TIMEOUT_MS, createBrokers } from "./brokers/index.ts";
@@ -69,14 +70,13 @@ export function startApi(config: ApiConfig, logger: Logger): RunningApi {
     if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
     // Stop listening; requests already received run to completion (their publishes included).
     lifecycle.draining = true;
-    const drained = server.stop(false);
-    const grace = Bun.sleep(config.SHUTDOWN_GRACE_MS).then(() => "timeout" as const);
-    if ((await Promise.race([drained.then(() => "drained" as const), grace])) === "timeout") {
+    const graceEnds = performance.now() + config.SHUTDOWN_GRACE_MS;
+    if ((await settleWithin(server.stop(false), config.SHUTDOWN_GRACE_MS)) === "timeout") {
       logger.warn("shutdown: in-flight requests still running after grace period, closing anyway");
       void server.stop(true);
     }
     // Partial publishes still waiting get what is left of the grace period, then are logged by id.
-    await repair.close(config.SHUTDOWN_GRACE_MS / 2);
+    await repair.close(Math.max(0, graceEnds - performance.now()));
     const results = await Promise.allSettled([rabbitmq.close(), kafka.close()]);
     for (const result of results) {
       if (result.status === "rejected") logger.warn("shutdown: close failed", { error: String(result.reason) });

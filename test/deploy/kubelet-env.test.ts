@@ -124,9 +124,13 @@ describe("the kubelet's environment, modelled", () => {
     );
   });
 
-  test("the real consumer loader fails on a service-link variable (the crash loop this guards against)", () => {
-    const env = { CONSUMER_SOURCE: "kafka", KAFKA_CONSUMER_PORT: "tcp://10.96.0.12:3100" };
-    expect(() => loadConsumerConfig(env)).toThrow("KAFKA_CONSUMER_PORT");
+  test("a real loader fails on a service-link variable it declares (the crash loop this guards against)", () => {
+    // The API's own Service `api` yields API_PORT=tcp://...; a pod that did not set API_PORT would exit 2.
+    expect(() => loadApiConfig({ API_PORT: "tcp://10.96.0.12:3000" })).toThrow("API_PORT");
+    // The consumers no longer declare the other services' ports, so links cannot reach them.
+    expect(
+      loadConsumerConfig({ CONSUMER_SOURCE: "kafka", KAFKA_CONSUMER_PORT: "tcp://10.96.0.12:3100" }).HTTP_PORT,
+    ).toBe(3100);
   });
 });
 
