@@ -35,8 +35,8 @@ consumer_names() {
 # Also the replicas beyond the current count that an earlier `up` may have started.
 started_consumers() {
   local file
-  for file in "$DEV_DIR"/rabbitmq-consumer-*.pid "$DEV_DIR"/kafka-consumer-*.pid; do
-    [[ -f "$file" ]] && basename "$file" .pid
+  for file in "$DEV_DIR"/rabbitmq-consumer-*.supervisor.pid "$DEV_DIR"/kafka-consumer-*.supervisor.pid; do
+    [[ -f "$file" ]] && basename "$file" .supervisor.pid
   done
   return 0
 }
@@ -49,12 +49,21 @@ port_of() {
 }
 entry_of() { case $1 in api) echo api/src/main.ts ;; *) echo consumers/src/main.ts ;; esac; }
 
-# The pid in the file, if that process is alive and still runs our entry point (pids get reused).
+# The supervisor's pid (scripts/lib/supervise.sh), if it is alive and still supervises NAME (pids get reused).
 live_pid() {
-  local name=$1 file="$DEV_DIR/$1.pid" pid
+  local name=$1 file="$DEV_DIR/$1.supervisor.pid" pid
   [[ -f "$file" ]] || return 1
   pid=$(<"$file")
-  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$(entry_of "$name")" || return 1
+  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "supervise.sh $name " || return 1
+  echo "$pid"
+}
+
+# The supervised process's own pid (what a fault test kills), if it runs.
+process_pid() {
+  local file="$DEV_DIR/$1.pid" pid
+  [[ -f "$file" ]] || return 1
+  pid=$(<"$file")
+  kill -0 "$pid" 2>/dev/null || return 1
   echo "$pid"
 }
 
@@ -76,11 +85,17 @@ start_one() {
       rabbitmq-consumer-*) export CONSUMER_SOURCE=rabbitmq HTTP_PORT=$port STORE_URL=$VALKEY_URL ;;
       kafka-consumer-*) export CONSUMER_SOURCE=kafka HTTP_PORT=$port STORE_URL=$REDIS_URL ;;
     esac
-    # setsid: the process outlives this shell and does not get the terminal's Ctrl-C.
-    exec setsid "$BUN" "$(entry_of "$name")" >>"$DEV_DIR/$name.log" 2>&1 </dev/null
+    # setsid: the supervisor outlives this shell and does not get the terminal's Ctrl-C. It starts
+    # the process again whenever it exits, as compose's restart policy and Kubernetes do.
+    exec setsid bash "$ROOT/scripts/lib/supervise.sh" "$name" "$DEV_DIR" -- "$BUN" "$(entry_of "$name")" \
+      >>"$DEV_DIR/$name.log" 2>&1 </dev/null
   ) &
-  echo $! >"$DEV_DIR/$name.pid"
-  log "started $name (pid $!, port $port, log ${DEV_DIR#"$ROOT"/}/$name.log)"
+  local deadline=$((SECONDS + 5))
+  until pid=$(live_pid "$name"); do
+    ((SECONDS < deadline)) || die "the supervisor of $name did not start"
+    sleep 0.05
+  done
+  log "started $name (supervisor pid $pid, port $port, log ${DEV_DIR#"$ROOT"/}/$name.log)"
 }
 
 wait_ready() {
@@ -88,13 +103,14 @@ wait_ready() {
   port=$(port_of "$name")
   deadline=$((SECONDS + READY_TIMEOUT_S))
   until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
-    live_pid "$name" >/dev/null || { tail -n 20 "$DEV_DIR/$name.log" >&2 || true; die "$name exited"; }
+    live_pid "$name" >/dev/null || { tail -n 20 "$DEV_DIR/$name.log" >&2 || true; die "the supervisor of $name exited"; }
     ((SECONDS < deadline)) || die "$name not ready on port $port after ${READY_TIMEOUT_S}s (see .state/dev/$name.log)"
     sleep 0.3
   done
 }
 
-# SIGTERM, then SIGKILL after STOP_TIMEOUT_S: only pids from our own pid files.
+# SIGTERM to the supervisor (it forwards it and does not restart), then SIGKILL to its whole
+# session after STOP_TIMEOUT_S: only pids from our own pid files.
 stop_one() {
   local name=$1 pid deadline
   if pid=$(live_pid "$name"); then
@@ -103,11 +119,11 @@ stop_one() {
     while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then
       log "$name did not stop in ${STOP_TIMEOUT_S}s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
+      kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     log "stopped $name"
   fi
-  rm -f "$DEV_DIR/$name.pid"
+  rm -f "$DEV_DIR/$name.pid" "$DEV_DIR/$name.supervisor.pid"
 }
 
 start_consumers() {
@@ -127,9 +143,11 @@ status() {
   local name pid port state
   for name in api $(consumer_names); do
     port=$(port_of "$name")
-    if pid=$(live_pid "$name"); then
+    if live_pid "$name" >/dev/null; then
+      pid=$(process_pid "$name" || echo -)
       if curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; then state=ready; else state="not ready"; fi
-      printf '  %-22s pid %-8s http://127.0.0.1:%s  %s\n' "$name" "$pid" "$port" "$state"
+      printf '  %-22s pid %-8s http://127.0.0.1:%s  %-10s restarts %s\n' "$name" "$pid" "$port" "$state" \
+        "$(cat "$DEV_DIR/$name.restarts" 2>/dev/null || echo 0)"
     else
       printf '  %-22s stopped\n' "$name"
     fi
