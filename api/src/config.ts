@@ -7,7 +7,7 @@ import { loadConfig } from "@weather/config";
  */
 export const ApiConfig = Type.Object({
   API_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 3000 }),
-  API_HOST: Type.String({ minLength: 1, default: "0.0.0.0" }),
+  API_HOST: Type.String({ minLength: 1, default: "127.0.0.1" }),
   RABBITMQ_URL: Type.String({ pattern: "^amqps?://", default: "amqp://guest:guest@127.0.0.1:5672" }),
   RABBITMQ_QUEUE: Type.String({ minLength: 1, maxLength: 200, default: "message" }),
   KAFKA_BROKERS: Type.String({ pattern: "^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$", default: "127.0.0.1:9092" }),
