@@ -17,7 +17,7 @@ export const ConsumerConfig = Type.Object({
   REDIS_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:6379" }),
   /** HTTP port of /healthz, /readyz, /metrics; when unset, RABBITMQ_CONSUMER_PORT or KAFKA_CONSUMER_PORT. */
   HTTP_PORT: Type.Optional(Port(3101)),
-  HTTP_HOST: Type.String({ minLength: 1, default: "0.0.0.0" }),
+  HTTP_HOST: Type.String({ minLength: 1, default: "127.0.0.1" }),
   RABBITMQ_CONSUMER_PORT: Port(3101),
   KAFKA_CONSUMER_PORT: Port(3201),
 
