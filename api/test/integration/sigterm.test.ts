@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
 import { validMessage } from "../support/app.ts";
-import { deleteTestResources, uniqueName, waitFor } from "../support/brokers.ts";
+import { deleteTestResources, STACK_ENV, uniqueName, waitFor } from "../support/brokers.ts";
 import { TcpProxy } from "../support/tcp-proxy.ts";
 
 const queue = uniqueName("api-it-sigterm");
@@ -10,7 +10,7 @@ test("SIGTERM: not ready, in-flight requests finish with 202, exit 0 within 10 s
   const port = await TcpProxy.freePort();
   const api = Bun.spawn(["bun", `${import.meta.dir}/../../src/main.ts`], {
     env: {
-      ...process.env,
+      ...STACK_ENV,
       API_PORT: String(port),
       API_HOST: "127.0.0.1",
       RABBITMQ_QUEUE: queue,

@@ -1,13 +1,16 @@
 import { Admin } from "@platformatic/kafka";
 import amqp from "amqplib";
+import { loadStackEnv } from "../../../scripts/lib/stack-env.ts";
 
 /** Names unique to one test run, so concurrent runs on the shared brokers never meet. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
-export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+/** The stack's settings: the environment, then .env, then .env.example (as the servers read them). */
+export const STACK_ENV = loadStackEnv();
+export const RABBITMQ_URL = STACK_ENV.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+export const KAFKA_BROKERS = STACK_ENV.KAFKA_BROKERS ?? "127.0.0.1:9092";
 
 /** Removes only what a test created: its queue, its dead-letter queue and its topic. */
 export async function deleteTestResources(queue: string, topic: string): Promise<void> {

@@ -5,7 +5,7 @@ import { createBrokers } from "../../src/brokers/index.ts";
 import { loadApiConfig } from "../../src/config.ts";
 import { createLifecycle } from "../../src/lifecycle.ts";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
-import { deleteTestResources, uniqueName, waitFor } from "./brokers.ts";
+import { deleteTestResources, STACK_ENV, uniqueName, waitFor } from "./brokers.ts";
 
 /** Registers cleanup in the calling test file. */
 export function cleanupAfterAll(): void {
@@ -31,7 +31,7 @@ export async function realApp(
   const topic = queue;
   created.push({ queue, topic });
   const config = loadApiConfig({
-    ...process.env,
+    ...STACK_ENV,
     RABBITMQ_QUEUE: queue,
     KAFKA_TOPIC: topic,
     KAFKA_CLIENT: client,
