@@ -4,7 +4,15 @@ import { createLifecycle } from "../../src/lifecycle.ts";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
 import { FakeBroker } from "./fake-broker.ts";
 
-export function buildTestApp(overrides: { publishTimeoutMs?: number; keepMessages?: boolean } = {}) {
+export function buildTestApp(
+  overrides: {
+    publishTimeoutMs?: number;
+    keepMessages?: boolean;
+    bodyMaxBytes?: number;
+    batchBodyMaxBytes?: number;
+    batchMaxMessages?: number;
+  } = {},
+) {
   const rabbitmq = new FakeBroker("rabbitmq", overrides.keepMessages ?? true);
   const kafka = new FakeBroker("kafka", overrides.keepMessages ?? true);
   const metrics = new ApiMetrics();
@@ -17,9 +25,9 @@ export function buildTestApp(overrides: { publishTimeoutMs?: number; keepMessage
     lifecycle,
     publishTimeoutMs: overrides.publishTimeoutMs ?? 200,
     retryAfterSeconds: 1,
-    bodyMaxBytes: 16384,
-    batchBodyMaxBytes: 1048576,
-    batchMaxMessages: 500,
+    bodyMaxBytes: overrides.bodyMaxBytes ?? 16384,
+    batchBodyMaxBytes: overrides.batchBodyMaxBytes ?? 1048576,
+    batchMaxMessages: overrides.batchMaxMessages ?? 500,
   });
   return { app, rabbitmq, kafka, metrics, lifecycle };
 }
