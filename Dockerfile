@@ -42,7 +42,7 @@ COPY packages/schema/src packages/schema/src
 COPY packages/config/src packages/config/src
 COPY packages/log/src packages/log/src
 COPY api/src api/src
-ENV API_PORT=3000
+ENV API_PORT=3000 API_HOST=0.0.0.0
 EXPOSE 3000
 # The image's unprivileged user `bun` (uid 1000); Kubernetes pins the same uid.
 USER 1000:1000
@@ -60,7 +60,7 @@ COPY packages/config/src packages/config/src
 COPY packages/log/src packages/log/src
 COPY packages/store/src packages/store/src
 COPY consumers/src consumers/src
-ENV HTTP_PORT=3100
+ENV HTTP_PORT=3100 HTTP_HOST=0.0.0.0
 EXPOSE 3100
 USER 1000:1000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -25,3 +25,26 @@ bench-api: setup wrk-install services-up ## POST /process with wrk: stubbed brok
 
 bench-kafka-clients: setup services-up ## kafkajs vs @platformatic/kafka behind the API's producer, real broker, same run
 	@cd "$(ROOT)" && "$(BUN)" api/bench/kafka-clients.ts 40000 200 4
+
+# Schemathesis (pinned in api/test/schemathesis/requirements.txt) in the project's virtualenv,
+# next to Locust; api/test/integration/schemathesis.test.ts runs it against the API.
+SCHEMATHESIS_REQUIREMENTS := $(ROOT)/api/test/schemathesis/requirements.txt
+SCHEMATHESIS_VERSION = $(shell sed -n 's/^schemathesis==//p' $(SCHEMATHESIS_REQUIREMENTS))
+SCHEMATHESIS := $(ROOT)/.tools/venv/bin/st
+
+.PHONY: schemathesis-install test-api-schemathesis
+
+schemathesis-install: ## Install Schemathesis $(SCHEMATHESIS_VERSION) from PyPI into .tools/venv, unless present
+	@if [[ -x "$(SCHEMATHESIS)" ]] && "$(SCHEMATHESIS)" --version 2>/dev/null | grep -q "$(SCHEMATHESIS_VERSION)"; then \
+		echo "schemathesis $(SCHEMATHESIS_VERSION) present"; \
+	else \
+		echo "installing schemathesis $(SCHEMATHESIS_VERSION) into .tools/venv"; \
+		[[ -x "$(ROOT)/.tools/venv/bin/pip" ]] || python3 -m venv "$(ROOT)/.tools/venv"; \
+		"$(ROOT)/.tools/venv/bin/pip" install --quiet --disable-pip-version-check -r "$(SCHEMATHESIS_REQUIREMENTS)"; \
+	fi
+
+# The API integration tests include the Schemathesis run.
+test-integration test-api-integration: schemathesis-install
+
+test-api-schemathesis: setup schemathesis-install services-up ## Schemathesis (seeded, bounded, all checks) against the API on the real brokers
+	@cd "$(ROOT)" && "$(BUN)" test api/test/integration/schemathesis.test.ts

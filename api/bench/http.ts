@@ -12,6 +12,7 @@
 import { Admin } from "@platformatic/kafka";
 import amqp from "amqplib";
 import type { Subprocess } from "bun";
+import { freePort } from "../../test/support/ports.ts";
 
 const [seconds = 10, connections = 64, rounds = 2] = process.argv.slice(2).map(Number);
 const root = `${import.meta.dir}/../..`;
@@ -28,14 +29,6 @@ interface Result {
   p99: string;
   non2xx: number;
   errors: number;
-}
-
-/** A port nothing listens on right now (other services and tests may share this machine). */
-function freePort(): number {
-  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const { port } = probe;
-  probe.stop(true);
-  return port;
 }
 
 async function startServer(name: string, args: string[], env: Record<string, string>, port: number) {

@@ -1,7 +1,7 @@
 import type { Logger } from "@weather/log";
 import { Elysia } from "elysia";
 import type { BrokerPublisher } from "./brokers/types.ts";
-import { ApiError, NotFoundError } from "./errors.ts";
+import { ApiError, InternalError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 import { docsController } from "./http/docs.ts";
 import { healthController } from "./http/health.ts";
 import { metricsController } from "./http/metrics.ts";
@@ -24,23 +24,17 @@ export interface AppOptions {
   bodyMaxBytes: number;
   batchBodyMaxBytes: number;
   batchMaxMessages: number;
-  version?: string;
 }
 
 const UNMATCHED_ROUTE = "unmatched";
 
 /** Maps every error to one JSON shape: ApiError subclasses carry their status and code. */
-function errorResponse(error: unknown, elysiaCode: unknown, logger: Logger): Response {
-  if (error instanceof ApiError) {
-    return Response.json(error.body(), { status: error.status, headers: error.headers() });
+function errorResponse(error: unknown, logger: Logger): Response {
+  if (!(error instanceof ApiError)) {
+    logger.error("unhandled error", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    return errorResponse(new InternalError(), logger);
   }
-  if (elysiaCode === "NOT_FOUND") return errorResponse(new NotFoundError("No such route"), undefined, logger);
-  if (elysiaCode === "PARSE" || elysiaCode === "VALIDATION") {
-    const message = error instanceof Error ? error.message : String(error);
-    return Response.json({ error: "bad_request", message, retriable: false }, { status: 400 });
-  }
-  logger.error("unhandled error", { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-  return Response.json({ error: "internal", message: "Internal error", retriable: true }, { status: 500 });
+  return Response.json(error.body(), { status: error.status, headers: error.headers() });
 }
 
 /** Builds the API without opening a port: tests call `app.handle(request)`. */
@@ -56,8 +50,18 @@ export function createApp(options: AppOptions) {
     logger,
   });
   const started = new WeakMap<Request, number>();
+  let methodsByPath: Map<string, string[]> | undefined;
+  /** An unmatched request to a path that exists with other methods is a 405, not a 404. */
+  const unmatched = (method: string, path: string): ApiError => {
+    methodsByPath ??= allowedMethods(app.routes);
+    const allowed = methodsByPath.get(path);
+    return allowed === undefined ? new NotFoundError("No such route") : new MethodNotAllowedError(method, allowed);
+  };
 
-  return new Elysia()
+  // Elysia's default (standardHostname) looks for the path's "/" from the 12th character of
+  // the URL, which assumes a host of 4 characters or more: `Host: api` gave 404. The URL
+  // always starts with "http://" here (Bun.serve without TLS), so searching from there is exact.
+  const app = new Elysia({ handler: { standardHostname: false } })
     .onRequest(({ request }) => {
       started.set(request, performance.now());
       metrics.requestStarted();
@@ -68,14 +72,14 @@ export function createApp(options: AppOptions) {
       const seconds = begin === undefined ? 0 : (performance.now() - begin) / 1000;
       metrics.requestFinished(route || UNMATCHED_ROUTE, request.method, status, seconds);
     })
-    .onError(({ error, code, set }) => {
-      const response = errorResponse(error, code, logger);
+    .onError(({ error, code, set, request, path }) => {
+      const response = errorResponse(code === "NOT_FOUND" ? unmatched(request.method, path) : error, logger);
       set.status = response.status;
       return response;
     })
     .use(healthController({ lifecycle, brokers: [options.rabbitmq, options.kafka] }))
     .use(metricsController(metrics))
-    .use(docsController(options.version ?? "1.0.0"))
+    .use(docsController())
     .use(
       ingestController({
         ingest,
@@ -86,6 +90,31 @@ export function createApp(options: AppOptions) {
         retryAfterSeconds: options.retryAfterSeconds,
       }),
     );
+  return app;
+}
+
+/** Path -> the methods it answers (a GET route answers HEAD too). */
+function allowedMethods(routes: readonly { method: string; path: string }[]): Map<string, string[]> {
+  const byPath = new Map<string, Set<string>>();
+  for (const { method, path } of routes) {
+    const methods = byPath.get(path) ?? new Set<string>();
+    methods.add(method);
+    if (method === "GET") methods.add("HEAD");
+    byPath.set(path, methods);
+  }
+  return new Map([...byPath].map(([path, methods]) => [path, [...methods].sort()]));
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * The server's fetch handler. Bun gives a path-only URL when the Host header is not a
+ * valid host name (or absent, in HTTP/1.0); the routes are matched by path whatever the
+ * Host, so such a URL gets a neutral origin. Valid hosts (the hot path) pass unchanged.
+ */
+export function fetchHandler(app: App): (request: Request) => Response | Promise<Response> {
+  return (request) =>
+    request.url.startsWith("/")
+      ? app.handle(new Request(`http://localhost${request.url}`, request))
+      : app.handle(request);
+}

@@ -1,5 +1,19 @@
 import type { FieldError } from "@weather/schema";
 
+/** Every `error` code the API answers with (documented in docs/api.md and the OpenAPI document). */
+export const ERROR_CODES = [
+  "validation",
+  "malformed_json",
+  "payload_too_large",
+  "unsupported_media_type",
+  "not_found",
+  "method_not_allowed",
+  "broker_unavailable",
+  "shutting_down",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
 /**
  * Every error the API answers with. `status` and `code` are mapped to the response in
  * one place (app.ts onError); `retriable` tells a client whether sending the same
@@ -7,7 +21,7 @@ import type { FieldError } from "@weather/schema";
  */
 export abstract class ApiError extends Error {
   abstract readonly status: number;
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   abstract readonly retriable: boolean;
   /** Extra response headers (e.g. Retry-After). */
   headers(): Record<string, string> {
@@ -58,9 +72,6 @@ export class UnsupportedMediaTypeError extends ApiError {
   readonly status = 415;
   readonly code = "unsupported_media_type";
   readonly retriable = false;
-  constructor(contentType: string | null) {
-    super(`Content-Type must be application/json, got ${contentType === null ? "none" : JSON.stringify(contentType)}`);
-  }
 }
 
 export class NotFoundError extends ApiError {
@@ -68,6 +79,34 @@ export class NotFoundError extends ApiError {
   readonly status = 404;
   readonly code = "not_found";
   readonly retriable = false;
+}
+
+/** The path exists, the method does not: the answer names the methods that do. */
+export class MethodNotAllowedError extends ApiError {
+  override readonly name = "MethodNotAllowedError";
+  readonly status = 405;
+  readonly code = "method_not_allowed";
+  readonly retriable = false;
+  constructor(
+    method: string,
+    readonly allowed: readonly string[],
+  ) {
+    super(`Method ${method} is not allowed here; allowed: ${allowed.join(", ")}`);
+  }
+  override headers(): Record<string, string> {
+    return { allow: this.allowed.join(", ") };
+  }
+}
+
+/** An error no route expected: logged with its stack, answered without details. */
+export class InternalError extends ApiError {
+  override readonly name = "InternalError";
+  readonly status = 500;
+  readonly code = "internal";
+  readonly retriable = true;
+  constructor() {
+    super("Internal error");
+  }
 }
 
 /** A broker is down, refused the message or did not confirm it in time. */

@@ -1,6 +1,6 @@
 import { settleWithin } from "@weather/async";
 import type { Logger } from "@weather/log";
-import { createApp } from "./app.ts";
+import { createApp, fetchHandler } from "./app.ts";
 import { BROKER_CLOSE_TIMEOUT_MS, createBrokers } from "./brokers/index.ts";
 import type { ApiConfig } from "./config.ts";
 import { createRepair } from "./ingest/repair.ts";
@@ -56,9 +56,11 @@ export function startApi(config: ApiConfig, logger: Logger): RunningApi {
   const server = Bun.serve({
     port: config.API_PORT,
     hostname: config.API_HOST,
-    // Bun refuses larger bodies before buffering them; the routes apply their own, smaller limits.
-    maxRequestBodySize: Math.max(config.BODY_MAX_BYTES, config.BATCH_BODY_MAX_BYTES) + 1,
-    fetch: (request) => app.handle(request),
+    // No limit of Bun's own: it would answer an empty 413 (and fail the body read of a
+    // chunked request). The routes refuse an oversized body with the JSON 413 instead:
+    // by Content-Length before reading, or while reading a chunked one (http/body.ts).
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    fetch: fetchHandler(app),
   });
   const url = `http://${config.API_HOST === "0.0.0.0" ? "127.0.0.1" : config.API_HOST}:${server.port}`;
   logger.info("api listening", { url, kafkaClient: config.KAFKA_CLIENT });

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { DockerfileParser } from "dockerfile-ast";
 import { parse } from "yaml";
 import { ApiConfig } from "../../api/src/config.ts";
 import { ConsumerConfig } from "../../consumers/src/config.ts";
@@ -53,6 +54,28 @@ const KUBERNETES_ONLY: Record<Deployable, string[]> = {
   "rabbitmq-consumer": [],
   "kafka-consumer": [],
 };
+
+/** Variables a deployable's image sets itself (ENV of its Dockerfile stage and the stages it builds on). */
+function imageEnv(target: string): Record<string, string> {
+  const dockerfile = DockerfileParser.parse(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+  const froms = dockerfile.getFROMs();
+  const env: Record<string, string> = {};
+  for (let name: string | null = target; name !== null; ) {
+    const index = froms.findIndex((from) => from.getBuildStage() === name);
+    const from = froms[index];
+    if (from === undefined) break;
+    const start = from.getRange().start.line;
+    const end = froms[index + 1]?.getRange().start.line ?? Number.POSITIVE_INFINITY;
+    for (const instruction of dockerfile.getENVs()) {
+      const line = instruction.getRange().start.line;
+      if (line <= start || line >= end) continue;
+      // A later stage overrides what it builds on: keep the first value seen.
+      for (const property of instruction.getProperties()) env[property.getName()] ??= property.getValue() ?? "";
+    }
+    name = from.getImageName();
+  }
+  return env;
+}
 
 interface Form {
   image: string;
@@ -177,7 +200,10 @@ describe.each([...DEPLOYABLES])("%s", (name) => {
       .map(([key]) => key);
     expect(loopback.length).toBeGreaterThan(0);
     for (const unused of UNUSED_LOOPBACK_DEFAULTS[name]) expect(loopback).toContain(unused);
-    const needed = loopback.filter((key) => !UNUSED_LOOPBACK_DEFAULTS[name].includes(key));
+    // The image may set one itself, e.g. API_HOST=0.0.0.0: the native default is loopback.
+    const fromImage = imageEnv(name);
+    const setByImage = Object.keys(fromImage).filter((key) => !/127\.0\.0\.1|localhost/.test(fromImage[key] ?? ""));
+    const needed = loopback.filter((key) => !UNUSED_LOOPBACK_DEFAULTS[name].includes(key) && !setByImage.includes(key));
     for (const form of Object.values(forms)) {
       expect(needed.filter((key) => !(key in form[name].env))).toEqual([]);
     }

@@ -1,5 +1,6 @@
 import { openapi } from "@elysia/openapi";
 import { Elysia } from "elysia";
+import { version } from "../../package.json";
 import { componentSchemas } from "../ingest/openapi.ts";
 
 const ASSETS_PREFIX = "/swagger/assets";
@@ -15,7 +16,7 @@ function resolveAssetDir(): string {
 }
 
 /** Swagger UI at /swagger and the OpenAPI document at /swagger/json. */
-export function docsController(version: string) {
+export function docsController() {
   const dir = resolveAssetDir();
   const app = new Elysia({ name: "docs" });
   for (const [file, type] of Object.entries(assets)) {

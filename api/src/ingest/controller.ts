@@ -4,7 +4,7 @@ import { ShuttingDownError, ValidationError } from "../errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import type { Lifecycle } from "../lifecycle.ts";
 import type { Ingest } from "./ingest.ts";
-import { batchDoc, processDoc } from "./openapi.ts";
+import { ingestDocs } from "./openapi.ts";
 
 export interface IngestControllerOptions {
   ingest: Ingest;
@@ -18,6 +18,7 @@ export interface IngestControllerOptions {
 /** POST /process and POST /process/batch. */
 export function ingestController(options: IngestControllerOptions) {
   const { ingest, lifecycle, retryAfterSeconds } = options;
+  const docs = ingestDocs(options);
 
   return new Elysia({ name: "ingest" })
     .post(
@@ -31,7 +32,7 @@ export function ingestController(options: IngestControllerOptions) {
         set.status = 202;
         return { id: envelope.id };
       },
-      { parse: "none", detail: processDoc },
+      { parse: "none", detail: docs.process },
     )
     .post(
       "/process/batch",
@@ -58,6 +59,6 @@ export function ingestController(options: IngestControllerOptions) {
         set.status = 202;
         return { ids: envelopes.map((e) => e.id) };
       },
-      { parse: "none", detail: batchDoc },
+      { parse: "none", detail: docs.batch },
     );
 }

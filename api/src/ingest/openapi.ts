@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { MessageId, WeatherMessageInput } from "@weather/schema";
 import type { DocumentDecoration } from "elysia";
+import { ERROR_CODES } from "../errors.ts";
 
 /** Response bodies, documented in OpenAPI from the same TypeBox definitions the API uses. */
 export const AcceptedResponse = Type.Object(
@@ -15,9 +16,10 @@ export const BatchAcceptedResponse = Type.Object(
 
 export const ErrorResponse = Type.Object(
   {
-    error: Type.String({
-      description: "Machine-readable code, e.g. validation, payload_too_large, broker_unavailable.",
-    }),
+    error: Type.Union(
+      ERROR_CODES.map((code) => Type.Literal(code)),
+      { description: "Machine-readable code; docs/api.md lists each with an example request." },
+    ),
     message: Type.String(),
     retriable: Type.Boolean({ description: "Whether sending the same request again can succeed." }),
     details: Type.Optional(
@@ -43,29 +45,38 @@ export const ErrorResponse = Type.Object(
   },
 );
 
-export const WeatherMessageBatch = Type.Array(WeatherMessageInput, { minItems: 1, maxItems: 500 });
+/** Reusable schemas under #/components/schemas (independent of the configured limits). */
+export const componentSchemas = { WeatherMessageInput, AcceptedResponse, BatchAcceptedResponse, ErrorResponse };
 
-type Ref = { $ref: string };
-const ref = (name: string): Ref => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: Ref, example?: unknown): { content: Record<string, { schema: Ref; example?: unknown }> } => ({
+type Schema = { $ref: string } | Record<string, unknown>;
+const ref = (name: keyof typeof componentSchemas) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema, example?: unknown) => ({
   content: { "application/json": example === undefined ? { schema } : { schema, example } },
 });
 
-export const componentSchemas = {
-  WeatherMessageInput,
-  WeatherMessageBatch: { ...WeatherMessageBatch, items: ref("WeatherMessageInput") },
-  AcceptedResponse,
-  BatchAcceptedResponse,
-  ErrorResponse,
-};
+/** 16384 -> "16384 bytes (16 KiB)": the exact setting, and its round size when it has one. */
+export function formatBytes(bytes: number): string {
+  const mib = bytes / 1048576;
+  const kib = bytes / 1024;
+  const round = Number.isInteger(mib) ? ` (${mib} MiB)` : Number.isInteger(kib) ? ` (${kib} KiB)` : "";
+  return `${bytes} bytes${round}`;
+}
 
 const errorResponses = (bodyLimit: string) => ({
-  "400": { description: "Invalid JSON, or a field broke a rule (named in details).", ...json(ref("ErrorResponse")) },
-  "413": { description: `Body larger than ${bodyLimit}.`, ...json(ref("ErrorResponse")) },
-  "415": { description: "Content-Type is not application/json.", ...json(ref("ErrorResponse")) },
+  "400": {
+    description:
+      "`malformed_json`: the body is not JSON in valid UTF-8. `validation`: a field broke a rule (named in details).",
+    ...json(ref("ErrorResponse")),
+  },
+  "413": { description: `\`payload_too_large\`: body larger than ${bodyLimit}.`, ...json(ref("ErrorResponse")) },
+  "415": {
+    description:
+      "`unsupported_media_type`: Content-Type is not application/json (or application/*+json), or names a charset other than UTF-8.",
+    ...json(ref("ErrorResponse")),
+  },
   "503": {
     description:
-      "A broker is unavailable or did not confirm in time; nothing was accepted. Retry after Retry-After seconds with the ids returned.",
+      "`broker_unavailable`: a broker is unavailable or did not confirm in time; retry after Retry-After seconds with the ids returned. `shutting_down`: the API is stopping; nothing was accepted.",
     headers: {
       "Retry-After": { schema: { type: "integer" as const }, description: "Seconds to wait before retrying." },
     },
@@ -73,34 +84,49 @@ const errorResponses = (bodyLimit: string) => ({
   },
 });
 
-export const processDoc: DocumentDecoration = {
-  tags: ["ingest"],
-  summary: "Accept one weather message",
-  description:
-    "Validates the message (strings trimmed, `Nubloso` stored as `Nublado`), publishes it to RabbitMQ and Kafka concurrently and answers 202 only once both confirmed it. Send an `id` to retry safely.",
-  requestBody: {
-    required: true,
-    ...json(ref("WeatherMessageInput"), { description: "Está lloviendo", country: "GT", weather: "Lluvioso" }),
-  },
-  responses: {
-    "202": { description: "Confirmed by both brokers.", ...json(ref("AcceptedResponse")) },
-    ...errorResponses("16 KiB"),
-  },
-};
+export interface IngestLimits {
+  bodyMaxBytes: number;
+  batchBodyMaxBytes: number;
+  batchMaxMessages: number;
+}
 
-export const batchDoc: DocumentDecoration = {
-  tags: ["ingest"],
-  summary: "Accept up to 500 weather messages",
-  description: "Same rules as /process for every message; all are accepted or none is answered 202.",
-  requestBody: {
-    required: true,
-    ...json(ref("WeatherMessageBatch"), [
-      { description: "Está lloviendo", country: "GT", weather: "Lluvioso" },
-      { description: "Sol en la costa", country: "MX", weather: "Soleado" },
-    ]),
-  },
-  responses: {
-    "202": { description: "Every message confirmed by both brokers.", ...json(ref("BatchAcceptedResponse")) },
-    ...errorResponses("BATCH_BODY_MAX_BYTES (1 MiB by default)"),
-  },
-};
+const example = { description: "Está lloviendo", country: "GT", weather: "Lluvioso" };
+
+/** The OpenAPI operations of /process and /process/batch, their texts built from the configured limits. */
+export function ingestDocs(limits: IngestLimits): { process: DocumentDecoration; batch: DocumentDecoration } {
+  return {
+    process: {
+      tags: ["ingest"],
+      summary: "Accept one weather message",
+      description:
+        "Validates the message (strings trimmed, `Nubloso` stored as `Nublado`, `id` lower-cased), publishes it to RabbitMQ and Kafka concurrently and answers 202 only once both confirmed it. Send an `id` to retry safely.",
+      requestBody: { required: true, ...json(ref("WeatherMessageInput"), example) },
+      responses: {
+        "202": { description: "Confirmed by both brokers.", ...json(ref("AcceptedResponse")) },
+        ...errorResponses(`BODY_MAX_BYTES = ${formatBytes(limits.bodyMaxBytes)}`),
+      },
+    },
+    batch: {
+      tags: ["ingest"],
+      summary: `Accept up to ${limits.batchMaxMessages} weather messages`,
+      description: "Same rules as /process for every message; all are accepted or none is answered 202.",
+      requestBody: {
+        required: true,
+        ...json(
+          {
+            type: "array",
+            items: ref("WeatherMessageInput"),
+            minItems: 1,
+            maxItems: limits.batchMaxMessages,
+            description: `1 to BATCH_MAX_MESSAGES = ${limits.batchMaxMessages} messages.`,
+          },
+          [example, { description: "Sol en la costa", country: "MX", weather: "Soleado" }],
+        ),
+      },
+      responses: {
+        "202": { description: "Every message confirmed by both brokers.", ...json(ref("BatchAcceptedResponse")) },
+        ...errorResponses(`BATCH_BODY_MAX_BYTES = ${formatBytes(limits.batchBodyMaxBytes)}`),
+      },
+    },
+  };
+}

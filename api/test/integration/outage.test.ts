@@ -1,13 +1,14 @@
 import { describe, expect, test } from "bun:test";
+import { freePort, kafkaBrokers, stack, waitFor } from "../../../test/support/index.ts";
 import { post, validMessage } from "../support/app.ts";
-import { KAFKA_BROKERS, RABBITMQ_URL, readQueue, readTopic, waitFor } from "../support/brokers.ts";
+import { readQueue, readTopic } from "../support/brokers.ts";
 import { cleanupAfterAll, realApp } from "../support/real-app.ts";
 import { kafkaAdvertisedPortRewrite, TcpProxy } from "../support/tcp-proxy.ts";
 
 cleanupAfterAll();
 
-const rabbitTarget = new URL(RABBITMQ_URL);
-const [kafkaHost, kafkaPort] = (KAFKA_BROKERS.split(",")[0] ?? "127.0.0.1:9092").split(":");
+const rabbitTarget = new URL(stack.RABBITMQ_URL);
+const [kafkaHost, kafkaPort] = (kafkaBrokers()[0] ?? "127.0.0.1:9092").split(":");
 const readyz = () => new Request("http://api.test/readyz");
 
 describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client %s", (client) => {
@@ -24,7 +25,7 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       expect((await app.handle(readyz())).status).toBe(200);
 
       proxy.cut();
-      await waitFor(() => !rabbitmq.isUp(), 5000, "the API to notice the outage");
+      await waitFor("the API to notice the outage", () => !rabbitmq.isUp(), { timeoutMs: 5000 });
       const refused = await app.handle(post("/process", validMessage));
       expect(refused.status).toBe(503);
       expect(refused.headers.get("retry-after")).not.toBeNull();
@@ -33,7 +34,9 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       expect(await ready.json()).toMatchObject({ ready: false, brokers: { rabbitmq: "down", kafka: "up" } });
 
       proxy.start();
-      await waitFor(async () => (await app.handle(readyz())).status === 200, 10000, "readiness after recovery");
+      await waitFor("readiness after recovery", async () => (await app.handle(readyz())).status === 200, {
+        timeoutMs: 10000,
+      });
       const accepted = await app.handle(post("/process", validMessage));
       expect(accepted.status).toBe(202);
       const { id } = (await accepted.json()) as { id: string };
@@ -64,13 +67,15 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       const refused = await app.handle(post("/process", validMessage));
       expect(refused.status).toBe(503);
       expect(refused.headers.get("retry-after")).not.toBeNull();
-      await waitFor(() => !kafka.isUp(), 5000, "the API to notice the outage");
+      await waitFor("the API to notice the outage", () => !kafka.isUp(), { timeoutMs: 5000 });
       const ready = await app.handle(readyz());
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ ready: false, brokers: { rabbitmq: "up", kafka: "down" } });
 
       proxy.start();
-      await waitFor(async () => (await app.handle(readyz())).status === 200, 15000, "readiness after recovery");
+      await waitFor("readiness after recovery", async () => (await app.handle(readyz())).status === 200, {
+        timeoutMs: 15000,
+      });
       const accepted = await app.handle(post("/process", validMessage));
       expect(accepted.status).toBe(202);
       const { id: after } = (await accepted.json()) as { id: string };
@@ -85,7 +90,7 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
 
   test("Kafka unreachable at start: 503 and not ready, then both recover when it is back", async () => {
     // The proxy stands in for the bootstrap address: closed first, opened later.
-    const port = await TcpProxy.freePort();
+    const port = freePort();
     const proxy = new TcpProxy({ host: kafkaHost ?? "127.0.0.1", port: Number(kafkaPort ?? 9092) }, port);
     const { app, topic, close, rabbitmq, kafka } = await realApp(
       client,
@@ -93,7 +98,7 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       { waitUp: false },
     );
     try {
-      await waitFor(() => rabbitmq.isUp(), 10000, "RabbitMQ connected");
+      await waitFor("RabbitMQ connected", () => rabbitmq.isUp(), { timeoutMs: 10000 });
       const refused = await app.handle(post("/process", validMessage));
       expect(refused.status).toBe(503);
       expect(((await refused.json()) as { message: string }).message).toContain("kafka");
@@ -102,7 +107,7 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       expect(await ready.json()).toMatchObject({ brokers: { rabbitmq: "up", kafka: "down" } });
 
       proxy.start();
-      await waitFor(() => kafka.isUp(), 15000, "Kafka connected");
+      await waitFor("Kafka connected", () => kafka.isUp(), { timeoutMs: 15000 });
       expect((await app.handle(readyz())).status).toBe(200);
       const accepted = await app.handle(post("/process", validMessage));
       expect(accepted.status).toBe(202);

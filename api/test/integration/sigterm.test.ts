@@ -1,26 +1,18 @@
 import { afterAll, expect, test } from "bun:test";
 import { Admin, ListOffsetTimestamps } from "@platformatic/kafka";
 import amqp from "amqplib";
+import { freePort, kafkaBrokers, stack, uniqueName, waitFor } from "../../../test/support/index.ts";
 import { loadApiConfig } from "../../src/config.ts";
 import { shutdownBudgetMs } from "../../src/server.ts";
 import { validMessage } from "../support/app.ts";
-import {
-  deleteTestResources,
-  KAFKA_BROKERS,
-  RABBITMQ_URL,
-  readQueue,
-  readTopic,
-  uniqueName,
-  waitFor,
-} from "../support/brokers.ts";
-import { TcpProxy } from "../support/tcp-proxy.ts";
+import { deleteTestResources, readQueue, readTopic } from "../support/brokers.ts";
 
 const queue = uniqueName("api-it-sigterm");
 afterAll(() => deleteTestResources(queue, queue));
 
 /** Messages left in the queue and records in the topic: both 0 once a test has read what it expected. */
 async function queueDepth(name: string): Promise<number> {
-  const connection = await amqp.connect(RABBITMQ_URL);
+  const connection = await amqp.connect(stack.RABBITMQ_URL);
   try {
     return (await (await connection.createChannel()).checkQueue(name)).messageCount;
   } finally {
@@ -28,7 +20,7 @@ async function queueDepth(name: string): Promise<number> {
   }
 }
 async function topicRecords(topic: string, partitions: number): Promise<number> {
-  const admin = new Admin({ clientId: "api-test-offsets", bootstrapBrokers: KAFKA_BROKERS.split(",") });
+  const admin = new Admin({ clientId: "api-test-offsets", bootstrapBrokers: kafkaBrokers() });
   try {
     const [listed] = await admin.listOffsets({
       topics: [
@@ -48,7 +40,7 @@ async function topicRecords(topic: string, partitions: number): Promise<number> 
 }
 
 test("SIGTERM: served during SHUTDOWN_DELAY_MS with readiness off, in-flight requests drained, each message once on both brokers, exit 0 within the budget; 413 over the wire", async () => {
-  const port = await TcpProxy.freePort();
+  const port = freePort();
   const env = {
     ...process.env,
     API_PORT: String(port),
@@ -63,9 +55,9 @@ test("SIGTERM: served during SHUTDOWN_DELAY_MS with readiness off, in-flight req
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(
-      async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
-      30000,
       "the API to be ready",
+      async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200,
+      { timeoutMs: 30000 },
     );
     const send = (body: string) =>
       fetch(`${base}/process`, { method: "POST", headers: { "content-type": "application/json" }, body });
@@ -88,7 +80,9 @@ test("SIGTERM: served during SHUTDOWN_DELAY_MS with readiness off, in-flight req
     const signalledAt = performance.now();
     api.kill("SIGTERM");
     // Readiness turns false at once, so load balancers stop sending...
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 1000, "/readyz to answer 503");
+    await waitFor("/readyz to answer 503", async () => (await fetch(`${base}/readyz`)).status === 503, {
+      timeoutMs: 1000,
+    });
     // ...while requests that still reach the API during the delay are served as usual.
     const duringDelay = await Promise.all(
       Array.from({ length: 20 }, () => statusOf(send(JSON.stringify(validMessage)))),

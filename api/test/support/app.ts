@@ -9,7 +9,15 @@ import { FakeBroker } from "./fake-broker.ts";
 /** Repair settings of a unit test: retries quickly. */
 const REPAIR_DEFAULTS = { ...loadApiConfig({}), BROKER_RECONNECT_MS: 10, BROKER_RECONNECT_MAX_MS: 20 };
 
-export function buildTestApp(overrides: { publishTimeoutMs?: number; keepMessages?: boolean } = {}) {
+export function buildTestApp(
+  overrides: {
+    publishTimeoutMs?: number;
+    keepMessages?: boolean;
+    bodyMaxBytes?: number;
+    batchBodyMaxBytes?: number;
+    batchMaxMessages?: number;
+  } = {},
+) {
   const rabbitmq = new FakeBroker("rabbitmq", overrides.keepMessages ?? true);
   const kafka = new FakeBroker("kafka", overrides.keepMessages ?? true);
   const metrics = new ApiMetrics();
@@ -24,9 +32,9 @@ export function buildTestApp(overrides: { publishTimeoutMs?: number; keepMessage
     lifecycle,
     publishTimeoutMs: overrides.publishTimeoutMs ?? 200,
     retryAfterSeconds: 1,
-    bodyMaxBytes: 16384,
-    batchBodyMaxBytes: 1048576,
-    batchMaxMessages: 500,
+    bodyMaxBytes: overrides.bodyMaxBytes ?? 16384,
+    batchBodyMaxBytes: overrides.batchBodyMaxBytes ?? 1048576,
+    batchMaxMessages: overrides.batchMaxMessages ?? 500,
   });
   return { app, rabbitmq, kafka, metrics, lifecycle, repair };
 }

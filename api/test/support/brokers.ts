@@ -1,25 +1,19 @@
 import { Admin } from "@platformatic/kafka";
+import { deadLetterName } from "@weather/brokers";
 import amqp from "amqplib";
-
-/** Names unique to one test run, so concurrent runs on the shared brokers never meet. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? "amqp://guest:guest@127.0.0.1:5672";
-export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
+import { kafkaBrokers, stack, uniqueName } from "../../../test/support/index.ts";
 
 /** Removes only what a test created: its queue, its dead-letter queue and its topic. */
 export async function deleteTestResources(queue: string, topic: string): Promise<void> {
-  const connection = await amqp.connect(RABBITMQ_URL);
+  const connection = await amqp.connect(stack.RABBITMQ_URL);
   try {
     const channel = await connection.createChannel();
     await channel.deleteQueue(queue);
-    await channel.deleteQueue(`${queue}.dlq`);
+    await channel.deleteQueue(deadLetterName(queue));
   } finally {
     await connection.close();
   }
-  const admin = new Admin({ clientId: "api-test-cleanup", bootstrapBrokers: KAFKA_BROKERS.split(",") });
+  const admin = new Admin({ clientId: "api-test-cleanup", bootstrapBrokers: kafkaBrokers() });
   try {
     await admin.deleteTopics({ topics: [topic] });
   } catch {
@@ -29,22 +23,13 @@ export async function deleteTestResources(queue: string, topic: string): Promise
   }
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** Reads `count` records of a topic from the beginning with a group id of its own. */
 export async function readTopic(topic: string, count: number, timeoutMs = 15000) {
   const { Consumer, MessagesStreamModes, stringDeserializers } = await import("@platformatic/kafka");
   const consumer = new Consumer({
     groupId: uniqueName("api-test"),
     clientId: "api-test-reader",
-    bootstrapBrokers: KAFKA_BROKERS.split(","),
+    bootstrapBrokers: kafkaBrokers(),
     deserializers: stringDeserializers,
   });
   const records: { key: string; value: string; partition: number }[] = [];
@@ -65,7 +50,7 @@ export async function readTopic(topic: string, count: number, timeoutMs = 15000)
 
 /** Takes up to `count` messages from a queue (acknowledged: the test owns the queue). */
 export async function readQueue(queue: string, count: number, timeoutMs = 10000) {
-  const connection = await amqp.connect(RABBITMQ_URL);
+  const connection = await amqp.connect(stack.RABBITMQ_URL);
   const messages: { content: string; messageId: string | undefined; persistent: boolean }[] = [];
   try {
     const channel = await connection.createChannel();

@@ -1,12 +1,13 @@
 import { afterAll } from "bun:test";
 import { silentLogger } from "@weather/log";
+import { uniqueName, waitFor } from "../../../test/support/index.ts";
 import { createApp } from "../../src/app.ts";
 import { createBrokers } from "../../src/brokers/index.ts";
 import { loadApiConfig } from "../../src/config.ts";
 import { createRepair } from "../../src/ingest/repair.ts";
 import { createLifecycle } from "../../src/lifecycle.ts";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
-import { deleteTestResources, uniqueName, waitFor } from "./brokers.ts";
+import { deleteTestResources } from "./brokers.ts";
 
 /** Registers cleanup in the calling test file. */
 export function cleanupAfterAll(): void {
@@ -43,7 +44,8 @@ export async function realApp(
   const { rabbitmq, kafka } = createBrokers(config, silentLogger, metrics);
   rabbitmq.start();
   kafka.start();
-  if (options.waitUp !== false) await waitFor(() => rabbitmq.isUp() && kafka.isUp(), 20000, "both brokers connected");
+  if (options.waitUp !== false)
+    await waitFor("both brokers connected", () => rabbitmq.isUp() && kafka.isUp(), { timeoutMs: 20000 });
   const repair = createRepair({ rabbitmq, kafka }, config, metrics, silentLogger);
   const app = createApp({
     rabbitmq,

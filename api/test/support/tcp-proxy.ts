@@ -25,13 +25,6 @@ export class TcpProxy {
   }
 
   /** Reserves a free port without listening (so that a client first sees a refused connection). */
-  static async freePort(): Promise<number> {
-    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const port = probe.port;
-    probe.stop(true);
-    return port;
-  }
-
   start(): this {
     const { target, sockets, upstreams } = this;
     const proxy = this;

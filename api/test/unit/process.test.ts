@@ -55,10 +55,15 @@ describe("POST /process", () => {
     expect(kafka.received).toHaveLength(0);
   });
 
-  test("280 characters after trimming are accepted", async () => {
+  test("280 characters are accepted, counted as sent in code points (an emoji is one)", async () => {
     const { app } = buildTestApp();
-    const response = await app.handle(post("/process", { ...validMessage, description: ` ${"é".repeat(280)} ` }));
-    expect(response.status).toBe(202);
+    expect((await app.handle(post("/process", { ...validMessage, description: "é".repeat(280) }))).status).toBe(202);
+    expect((await app.handle(post("/process", { ...validMessage, description: "🌧".repeat(280) }))).status).toBe(202);
+    const padded = await app.handle(post("/process", { ...validMessage, description: ` ${"é".repeat(279)} ` }));
+    expect(padded.status).toBe(400);
+    expect(((await padded.json()) as { message: string }).message).toContain(
+      "/description Must be at most 280 characters (Unicode code points), got 281",
+    );
   });
 
   test("400 for malformed JSON and for a body that is not an object", async () => {

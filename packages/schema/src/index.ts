@@ -1,3 +1,4 @@
 export * from "./envelope.ts";
 export * from "./message.ts";
+export * from "./text.ts";
 export * from "./validate.ts";

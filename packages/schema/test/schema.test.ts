@@ -38,8 +38,41 @@ describe("normalizeMessage", () => {
     for (const input of [null, [], "text", 3]) expect(normalizeMessage(input).ok).toBe(false);
   });
 
-  test("allows 280 characters after trimming", () => {
-    expect(normalizeMessage({ description: ` ${"x".repeat(280)} `, country: "GT", weather: "Soleado" }).ok).toBe(true);
+  test("counts characters as sent, in code points", () => {
+    const message = (description: string) => ({ description, country: "GT", weather: "Soleado" });
+    expect(normalizeMessage(message("x".repeat(280))).ok).toBe(true);
+    expect(normalizeMessage(message("🌧".repeat(280))).ok).toBe(true);
+    expect(normalizeMessage(message("🌧".repeat(281))).ok).toBe(false);
+    expect(normalizeMessage(message(` ${"x".repeat(279)}`)).ok).toBe(true);
+    expect(normalizeMessage(message(` ${"x".repeat(279)} `)).ok).toBe(false);
+  });
+
+  test("lower-cases the id, so that ids differing only in case are one message", () => {
+    const id = "0192F1C4-7A3E-7C2B-9F10-2B3C4D5E6F70";
+    const result = normalizeMessage({ description: "d", country: "GT", weather: "Soleado", id });
+    expect(result.ok && result.value.id).toBe(id.toLowerCase());
+  });
+
+  test.each([
+    ["\u0000", "U+0000"],
+    ["a\rb", "U+000D"],
+    ["a\u007f", "U+007F"],
+    ["a\u0085", "U+0085"],
+    ["\ud83c", "unpaired surrogate U+D83C"],
+    ["x\udf27y", "unpaired surrogate U+DF27"],
+  ])("refuses %j in a text, naming the field and the character", (description, named) => {
+    const result = normalizeMessage({ description, country: "GT", weather: "Soleado" });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.errors).toHaveLength(1);
+      expect(result.errors[0]?.field).toBe("/description");
+      expect(result.errors[0]?.rule).toContain(named);
+    }
+  });
+
+  test("keeps tab, line feed and paired surrogates", () => {
+    const result = normalizeMessage({ description: "a\tb\nc 🌧", country: "GT", weather: "Soleado" });
+    expect(result.ok && result.value.description).toBe("a\tb\nc 🌧");
   });
 });
 
