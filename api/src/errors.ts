@@ -119,6 +119,8 @@ export class BrokerUnavailableError extends ApiError {
     message: string,
     readonly retryAfterSeconds: number,
     readonly ids: string[] = [],
+    /** Brokers that had confirmed when the answer was given; the API publishes to the others by itself. */
+    readonly confirmedBy: ("rabbitmq" | "kafka")[] = [],
   ) {
     super(message);
   }
@@ -127,7 +129,13 @@ export class BrokerUnavailableError extends ApiError {
   }
   /** The ids let a client retry with the same ids, which downstream counts once. */
   override body(): Record<string, unknown> {
-    return { error: this.code, message: this.message, retriable: this.retriable, ids: this.ids };
+    return {
+      error: this.code,
+      message: this.message,
+      retriable: this.retriable,
+      ids: this.ids,
+      confirmedBy: this.confirmedBy,
+    };
   }
 }
 

@@ -120,8 +120,14 @@ export class Ingest {
       this.options.logger.warn("partial publish", { confirmedBy, ids: publish.ids, reasons: publish.reasons });
     }
     this.repairIfPartial(publish);
+    const confirmed = (["rabbitmq", "kafka"] as const).filter((broker) => publish[broker] === "confirmed");
     publish.reject(
-      new BrokerUnavailableError(publish.reasons.join("; "), this.options.retryAfterSeconds, [...publish.ids]),
+      new BrokerUnavailableError(
+        publish.reasons.join("; "),
+        this.options.retryAfterSeconds,
+        [...publish.ids],
+        confirmed,
+      ),
     );
   }
 

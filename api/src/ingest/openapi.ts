@@ -32,6 +32,12 @@ export const ErrorResponse = Type.Object(
       ),
     ),
     ids: Type.Optional(Type.Array(MessageId, { description: "503 only: retry with these ids to be counted once." })),
+    confirmedBy: Type.Optional(
+      Type.Array(Type.Union([Type.Literal("rabbitmq"), Type.Literal("kafka")]), {
+        description:
+          "broker_unavailable only: brokers that had confirmed the messages when the API answered. The API publishes them to the other broker by itself while it runs.",
+      }),
+    ),
   },
   {
     examples: [
@@ -76,7 +82,7 @@ const errorResponses = (bodyLimit: string) => ({
   },
   "503": {
     description:
-      "`broker_unavailable`: a broker is unavailable or did not confirm in time; retry after Retry-After seconds with the ids returned. `shutting_down`: the API is stopping; nothing was accepted.",
+      "`broker_unavailable`: not confirmed by both brokers in time. It may have been accepted by one of them (`confirmedBy`): while the API keeps running it then publishes it to the other by itself, so both pipelines count it. Retrying after Retry-After seconds with the returned ids is always safe: an id is counted once (within the consumers' dedup window, 10 minutes by default). `shutting_down`: the API is stopping; nothing was accepted.",
     headers: {
       "Retry-After": { schema: { type: "integer" as const }, description: "Seconds to wait before retrying." },
     },
