@@ -6,12 +6,17 @@
 #   scripts/dev.sh status             one line per process
 #   scripts/dev.sh stop-consumers     stops only the consumers (e.g. to build a backlog)
 #   scripts/dev.sh start-consumers    starts them again
+#   scripts/dev.sh scale rabbitmq|kafka N   starts or stops replicas until N of that consumer run
+#   scripts/dev.sh pid NAME           the pid of NAME's process (api, rabbitmq-consumer-0, ...), for fault tests
+#
+# Every process runs under scripts/lib/supervise.sh: whenever it exits it is started again after a
+# capped, jittered backoff, as compose's restart policy and Kubernetes do.
 #
 # Settings come from the environment, then .env, then .env.example, and are passed to every
 # process: RABBITMQ_QUEUE, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS, VALKEY_URL, REDIS_URL, BATCH_MAX_SIZE,
 # BATCH_MAX_WAIT_MS, RABBITMQ_PREFETCH, ... Replicas: RABBITMQ_CONSUMER_REPLICAS, KAFKA_CONSUMER_REPLICAS
 # (default 2 each). Replica i (0-based) listens on RABBITMQ_CONSUMER_PORT+i / KAFKA_CONSUMER_PORT+i.
-# Pid files and logs: .state/dev/<name>.pid and .state/dev/<name>.log.
+# Pid files and logs: .state/dev/<name>.pid (the process), <name>.supervisor.pid, <name>.log (DEV_DIR).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +25,8 @@ source "$ROOT/scripts/lib/env.sh"
 export RABBITMQ_CONSUMER_REPLICAS=${RABBITMQ_CONSUMER_REPLICAS:-2}
 export KAFKA_CONSUMER_REPLICAS=${KAFKA_CONSUMER_REPLICAS:-2}
 BUN=${BUN:-$ROOT/.tools/bun/node_modules/.bin/bun}
-DEV_DIR=${STATE_DIR:-$ROOT/.state}/dev
+# DEV_DIR: where pid files and logs go; a second stack (e.g. the fault suite's) uses one of its own.
+DEV_DIR=${DEV_DIR:-${STATE_DIR:-$ROOT/.state}/dev}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
 STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-12}
 
@@ -139,6 +145,20 @@ stop_consumers() {
   for pid in "${pids[@]}"; do wait "$pid" || true; done
 }
 
+# Starts replicas 0..N-1 of one consumer kind and stops any beyond, waiting for the new ones to be ready.
+scale() {
+  local kind=$1 count=$2 name i
+  [[ $kind == rabbitmq || $kind == kafka ]] || die "scale: kind must be rabbitmq or kafka"
+  [[ $count =~ ^[0-9]+$ ]] || die "scale: N must be a number"
+  for name in $(started_consumers); do
+    [[ $name == "$kind-consumer-"* ]] || continue
+    i=${name##*-}
+    ((i >= count)) && stop_one "$name"
+  done
+  for ((i = 0; i < count; i++)); do start_one "$kind-consumer-$i"; done
+  for ((i = 0; i < count; i++)); do wait_ready "$kind-consumer-$i"; done
+}
+
 status() {
   local name pid port state
   for name in api $(consumer_names); do
@@ -181,5 +201,7 @@ case ${1:-} in
   status) status ;;
   stop-consumers) stop_consumers ;;
   start-consumers) start_consumers; status ;;
-  *) die "usage: scripts/dev.sh up|down|status|stop-consumers|start-consumers" ;;
+  scale) scale "${2:-}" "${3:-}" ;;
+  pid) process_pid "${2:-}" || die "${2:-?} is not running" ;;
+  *) die "usage: scripts/dev.sh up|down|status|stop-consumers|start-consumers|scale KIND N|pid NAME" ;;
 esac

@@ -3,6 +3,8 @@
 # Valkey, Redis and Prometheus on loopback, each in its own process group under .state/.
 #
 #   scripts/services.sh up|down|status|logs [SERVICE...]
+#   scripts/services.sh kill SERVICE [SIGNAL]   signal (default KILL) to the server's whole process group,
+#                                             for fault tests; `up SERVICE` starts it again
 #
 # SERVICE is any of: rabbitmq kafka valkey redis prometheus (default: all).
 # Idempotent: a healthy instance this script started is reused; a healthy server of the same
@@ -313,8 +315,9 @@ status() {
 }
 
 main() {
-  local command=${1:-}
+  local command=${1:-} signal=""
   [[ $# -gt 0 ]] && shift
+  if [[ $command == kill && $# -ge 2 ]]; then signal=${2#SIG}; set -- "$1"; fi
   local services=("$@")
   ((${#services[@]})) || services=("${ALL_SERVICES[@]}")
   local name
@@ -325,8 +328,14 @@ main() {
     up) up "${services[@]}" ;;
     down) for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done ;;
     status) status "${services[@]}" ;;
+    kill)
+      local pid
+      pid=$(running_pid "${services[0]}") || die "${services[0]} is not running (started here)"
+      kill "-${signal:-KILL}" -- "-$pid"
+      log "sent SIG${signal:-KILL} to ${services[0]} (process group $pid)"
+      ;;
     logs) for name in "${services[@]}"; do echo "== $name: $(service_log "$name")"; tail -n 30 "$(service_log "$name")" 2>/dev/null || true; done ;;
-    *) die "usage: $0 up|down|status|logs [${ALL_SERVICES[*]}]" ;;
+    *) die "usage: $0 up|down|status|logs [${ALL_SERVICES[*]}] | kill SERVICE [SIGNAL]" ;;
   esac
 }
 
