@@ -56,10 +56,10 @@ test-unit: setup deploy-tools ## Unit tests (no broker needed)
 test-integration: setup browser services-up ## Integration tests against the real native stack
 	"$(BUN)" test --timeout 60000 $(addprefix ./,$(INTEGRATION_TESTS))
 
-test: ## Everything CI runs: lint, type check, unit tests, native stack, integration tests
+test: ## Everything CI runs: lint, type check, unit tests, native stack, integration tests, compose test
 	@mkdir -p "$(STATE_DIR)"
 	@$(MAKE) --no-print-directory setup
-	@{ $(MAKE) --no-print-directory lint typecheck test-unit test-integration; } 2>&1 | tee "$(TEST_LOG)"
+	@{ $(MAKE) --no-print-directory lint typecheck test-unit test-integration compose-test; } 2>&1 | tee "$(TEST_LOG)"
 
 services-up: ## Install (if missing) and start RabbitMQ, Kafka, Valkey, Redis, Prometheus on loopback
 	bash scripts/services.sh up

@@ -7,6 +7,7 @@
 #   scripts/trixie/root.sh run CMD [ARG...] run CMD inside the root, sharing the host's network
 #   scripts/trixie/root.sh versions         the Debian versions of the server packages
 #   scripts/trixie/root.sh base-tar         path of a tar of the minimal base (for `docker import`)
+#   scripts/trixie/root.sh base-key         the hash of the base's recipe (names the imported image)
 #
 # `run` execs: unshare (a private mount namespace) -> chroot -> env -> CMD, all in one process, so
 # the caller's pid is the server's pid (kill -9 of it kills the server) and the mounts it makes
@@ -139,13 +140,14 @@ main() {
       run_in "$TRIXIE_DIR/root" "$@"
       ;;
     versions) versions ;;
+    base-key) base_key ;;
     base-tar)
       exec 9>"$TRIXIE_DIR/.lock"
       flock 9
       ensure_base
       echo "$TRIXIE_DIR/base.tar"
       ;;
-    *) die "usage: $0 ensure|run CMD...|versions|base-tar" ;;
+    *) die "usage: $0 ensure|run CMD...|versions|base-tar|base-key" ;;
   esac
 }
 
