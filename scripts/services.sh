@@ -306,8 +306,15 @@ PROMETHEUS_DIR="$STATE_DIR/prometheus"
 prometheus_ready() { curl -fsS -m 2 "http://$BIND_HOST:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1; }
 start_prometheus() {
   mkdir -p "$PROMETHEUS_DIR/data"
-  local config="$ROOT/prometheus/prometheus.native.yml"
-  [[ -f "$config" ]] || die "missing $config"
+  local source="$ROOT/prometheus/prometheus.native.yml" config="$PROMETHEUS_DIR/prometheus.yml"
+  [[ -f "$source" ]] || die "missing $source"
+  # The file names the default ports (.env.example); a checkout with its own port plan (.env)
+  # scrapes its own API and consumer replicas (replica i on RABBITMQ_CONSUMER_PORT+i, as dev.sh).
+  sed -e "s/127\.0\.0\.1:3000\b/$BIND_HOST:$API_PORT/" \
+    -e "s/127\.0\.0\.1:3101\b/$BIND_HOST:$RABBITMQ_CONSUMER_PORT/" \
+    -e "s/127\.0\.0\.1:3102\b/$BIND_HOST:$((RABBITMQ_CONSUMER_PORT + 1))/" \
+    -e "s/127\.0\.0\.1:3201\b/$BIND_HOST:$KAFKA_CONSUMER_PORT/" \
+    -e "s/127\.0\.0\.1:3202\b/$BIND_HOST:$((KAFKA_CONSUMER_PORT + 1))/" "$source" >"$config"
   spawn_rooted prometheus "$PROMETHEUS_DIR/prometheus.log" prometheus \
     --config.file="$config" --storage.tsdb.path="$PROMETHEUS_DIR/data" \
     --web.listen-address="$BIND_HOST:$PROMETHEUS_PORT" --web.enable-lifecycle \

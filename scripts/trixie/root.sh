@@ -76,7 +76,7 @@ run_in() {
   mkdir -p "$STATE_DIR"
   exec unshare --mount --propagation private -- /bin/bash -c '
     set -e
-    root=$1 count=$2
+    root=$1 count=$2 cwd=$PWD
     shift 2
     mount -t proc proc "$root/proc"
     mount --rbind /dev "$root/dev"
@@ -91,7 +91,9 @@ run_in() {
       shift
       count=$((count - 1))
     done
-    exec chroot "$root" /usr/bin/env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+    # chroot enters "/": go back to the caller'"'"'s folder (the same path inside), then exec.
+    exec chroot "$root" /usr/bin/env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      /bin/sh -c '"'"'cd "$0" 2>/dev/null || cd /; exec "$@"'"'"' "$cwd" "$@"
   ' run-in "$root" "${#binds[@]}" "${binds[@]}" "$@"
 }
 
@@ -119,6 +121,17 @@ ensure_root() {
   log "trixie root ready: $(versions | tr '\n' ' ')"
 }
 
+# promtool of the same Prometheus, for `make prometheus-check` and the tests (the Makefile puts
+# .tools/bin first on the PATH).
+ensure_wrappers() {
+  local bin="$ROOT/.tools/bin" wrapper
+  wrapper=$(printf '#!/bin/sh\nexec bash "%s" run promtool "$@"\n' "$ROOT/scripts/trixie/root.sh")
+  [[ -x "$bin/promtool" && "$(<"$bin/promtool")" == "$wrapper" ]] && return 0
+  mkdir -p "$bin"
+  printf '%s\n' "$wrapper" >"$bin/promtool"
+  chmod +x "$bin/promtool"
+}
+
 versions() {
   chroot "$TRIXIE_DIR/root" dpkg-query -W -f '${Package} ${Version}\n' "${SERVER_PACKAGES[@]}"
 }
@@ -133,6 +146,7 @@ main() {
       exec 9>"$TRIXIE_DIR/.lock"
       flock 9
       ensure_root
+      ensure_wrappers
       ;;
     run)
       [[ -f "$TRIXIE_DIR/root/.weather-tweets-key" ]] || die "no trixie root yet: run $0 ensure"
