@@ -15,6 +15,7 @@ import {
   crash,
   execIn,
   inspect,
+  PROMETHEUS_URL,
   REDIS_URL,
   VALKEY_URL,
   waitFor,
@@ -116,6 +117,13 @@ async function snapshots(): Promise<string> {
   return `Valkey total ${v.total} (duplicates ${v.duplicates}), Redis total ${r.total} (duplicates ${r.duplicates})`;
 }
 
+/** One instant query against the compose stack's Prometheus: the value of each series. */
+async function promQuery(query: string): Promise<number[]> {
+  const response = await fetch(`${PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(query)}`);
+  const body = (await response.json()) as { data: { result: { value: [number, string] }[] } };
+  return body.data.result.map((series) => Number(series.value[1]));
+}
+
 /** Back after a crash: restarted by Docker (not recreated), running, and healthy (/readyz). */
 function restarted(id: string, before: ContainerState): ContainerState | undefined {
   const now = inspect(id);
@@ -188,5 +196,28 @@ describe("compose.yaml, as users run it", () => {
       expect(store.weathers).toEqual(sent.weathers);
       expect(store.deadLettered).toBe(0);
     }
+  });
+
+  test("Prometheus finds every replica by DNS (prometheus/prometheus.compose.yml) and sees what the API accepted", async () => {
+    const replicas = containerIds("api").length + containerIds("rabbitmq-consumer").length;
+    const expected = replicas + containerIds("kafka-consumer").length;
+    await waitFor(
+      `${expected} targets up`,
+      async () => {
+        const up = await promQuery('up{job=~"api|rabbitmq-consumer|kafka-consumer"}');
+        return up.length === expected && up.every((value) => value === 1) ? true : undefined;
+      },
+      60_000,
+      async () => `up: ${JSON.stringify(await promQuery("up"))}`,
+      1000,
+    );
+    // The API was never restarted, so its counter is the whole run's: every message accepted.
+    await waitFor(
+      `api_messages_accepted_total = ${MESSAGES}`,
+      async () => ((await promQuery("sum(api_messages_accepted_total)"))[0] === MESSAGES ? true : undefined),
+      60_000,
+      async () => JSON.stringify(await promQuery("sum(api_messages_accepted_total)")),
+      1000,
+    );
   });
 });
