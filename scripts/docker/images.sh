@@ -142,8 +142,8 @@ resolve_bun() {
   official=$(bun_image)
   version=${official#oven/bun:}
   version=${version%-slim}
-  if image_exists "$official" && ! is_standin "$official"; then return 0; fi
-  if ! image_exists "$official" && official_available "$official"; then return 0; fi
+  # The official image when present or pullable (a pull replaces an earlier stand-in's tag).
+  if official_available "$official"; then return 0; fi
   local binary
   binary=$(bun_binary "$version")
   local tmp

@@ -113,6 +113,7 @@ ensure_root() {
     --no-install-recommends ${PACKAGES[*]} && apt-get clean") >"$TRIXIE_DIR/install.log" 2>&1 ||
     { tail -n 20 "$TRIXIE_DIR/install.log" >&2; die "installing ${PACKAGES[*]} in the trixie root failed"; }
   echo "$key" >"$dir.new/.weather-tweets-key"
+  # A server still running from the old root keeps its open files; restart it to use the new one.
   if [[ -d "$dir" ]]; then
     mv "$dir" "$dir.old.$$"
     rm -rf "$dir.old.$$"
