@@ -1,7 +1,8 @@
-# syntax=docker/dockerfile:1
 # One file, three images, one per deployable: build with --target api | rabbitmq-consumer |
 # kafka-consumer. The same image runs under compose, kind and GKE, configured by environment only.
 # The build context is the repository root: the services are Bun workspaces sharing packages/.
+# No `# syntax=` line: BuildKit's built-in frontend suffices, and naming one makes every build
+# fetch it from Docker Hub first (which fails where no registry is reachable).
 ARG BUN_VERSION=1.4.5
 
 # --- Production dependencies of one workspace: lockfile frozen, no dev dependencies ---
@@ -46,8 +47,10 @@ ENV API_PORT=3000 API_HOST=0.0.0.0
 EXPOSE 3000
 # The image's unprivileged user `bun` (uid 1000); Kubernetes pins the same uid.
 USER 1000:1000
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.API_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Healthy = ready (/readyz: both brokers connected), so that `docker compose up --wait` and
+# `depends_on: service_healthy` wait for a service that can do its work, not just for the process.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.API_PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["bun", "api/src/main.ts"]
 
 # --- Consumers: one content, two deployables; CONSUMER_SOURCE picks the pipeline ---
@@ -63,8 +66,9 @@ COPY consumers/src consumers/src
 ENV HTTP_PORT=3100 HTTP_HOST=0.0.0.0
 EXPOSE 3100
 USER 1000:1000
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.HTTP_PORT}/healthz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Healthy = ready (/readyz: connected to its broker and store, consuming).
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["bun", "-e", "fetch(`http://127.0.0.1:${process.env.HTTP_PORT}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["bun", "consumers/src/main.ts"]
 
 FROM consumer AS rabbitmq-consumer

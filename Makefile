@@ -59,10 +59,10 @@ test-unit: setup deploy-tools ## Unit tests (no broker needed)
 test-integration: setup browser services-up ## Integration tests against the real native stack
 	"$(BUN)" test --timeout 60000 $(addprefix ./,$(INTEGRATION_TESTS))
 
-test: ## Everything CI runs: lint, type check, unit tests, native stack, integration tests
+test: ## Everything CI runs: lint, type check, unit tests, native stack, integration tests, compose test
 	@mkdir -p "$(STATE_DIR)"
 	@$(MAKE) --no-print-directory setup
-	@{ $(MAKE) --no-print-directory lint typecheck test-unit test-integration; } 2>&1 | tee "$(TEST_LOG)"
+	@{ $(MAKE) --no-print-directory lint typecheck test-unit test-integration compose-test; } 2>&1 | tee "$(TEST_LOG)"
 
 env: ## Print the native stack's settings as every recipe and script sees them (environment > .env > .env.example)
 	@grep -oE '^[A-Z0-9_]+' "$(ROOT)/.env.example" | while read -r name; do printf '%s=%s\n' "$$name" "$${!name-}"; done

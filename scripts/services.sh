@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The native stack: installs what is missing (Debian 12), then runs RabbitMQ, Kafka (KRaft),
-# Valkey, Redis and Prometheus on loopback, each in its own process group under .state/.
+# The native stack: installs what is missing, then runs RabbitMQ, Kafka (KRaft), Valkey, Redis and
+# Prometheus on loopback, each in its own session under .state/<server>/.
 #
-#   scripts/services.sh up|down|status|logs [SERVICE...]
+#   scripts/services.sh up|down|status|logs|install [SERVICE...]
 #   scripts/services.sh kill SERVICE [SIGNAL]   signal (default KILL) to the server's whole process group,
 #                                             for fault tests; `up SERVICE` starts it again
 #
 # SERVICE is any of: rabbitmq kafka valkey redis prometheus (default: all).
+# RabbitMQ, Valkey, Redis and Prometheus run from a Debian 13 root file system under .tools/trixie
+# (scripts/trixie/root.sh: the versions the images use, without upgrading the host); Kafka runs
+# from its Maven Central jars on the host's Java. Each pid file holds the server process itself:
+# kill -9 of it kills the server (docs/deployment.md, "Native stack").
 # Idempotent: a healthy instance this script started is reused; a healthy server of the same
 # kind already on the port is reused and left alone; anything else on the port is an error.
 set -euo pipefail
@@ -44,6 +48,8 @@ running_pid() {
 }
 
 # Starts a command in a new session, so that `down` can stop it and every child it forked.
+# setsid does not fork here (a background job is no group leader) and every wrapper down to the
+# server execs, so $! is the server's own pid.
 spawn() {
   local name=$1 logfile=$2
   shift 2
@@ -52,11 +58,24 @@ spawn() {
   echo $! >"$(pid_file "$name")"
 }
 
+# The same, inside the trixie root (the host's network, the project folder at its own path).
+TRIXIE=(bash "$ROOT/scripts/trixie/root.sh")
+spawn_rooted() {
+  local name=$1 logfile=$2
+  shift 2
+  spawn "$name" "$logfile" "${TRIXIE[@]}" run "$@"
+}
+# Runs a client (valkey-cli, rabbitmqctl, ...) of the trixie root in the foreground.
+rooted() { "${TRIXIE[@]}" run "$@"; }
+
+# Waits until CHECK passes. Returns 3 if the process exits first and TOLERATE_EXIT=1 (an earlier
+# instance that was dying, e.g. just killed -9), otherwise fails with the end of its log.
 wait_ready() {
   local name=$1 check=$2 logfile=$3
   local deadline=$((SECONDS + READY_TIMEOUT_S)) next_note=$((SECONDS + 5))
   until "$check"; do
     if ! running_pid "$name" >/dev/null; then
+      [[ ${TOLERATE_EXIT:-0} == 1 ]] && return 3
       log "$name exited during start-up; last lines of $logfile:"
       tail -n 25 "$logfile" >&2 || true
       exit 1
@@ -82,9 +101,9 @@ ensure_running() {
       log "$name already running on $BIND_HOST:$port (pid $(running_pid "$name"))"
       return 0
     fi
-    log "$name is starting (pid $(running_pid "$name")); waiting"
-    wait_ready "$name" "$check" "$logfile"
-    return 0
+    log "$name is starting or stopping (pid $(running_pid "$name")); waiting"
+    TOLERATE_EXIT=1 wait_ready "$name" "$check" "$logfile" && return 0
+    log "$name (started earlier) exited; starting it again"
   fi
   if port_open "$port"; then
     if "$check"; then
@@ -125,36 +144,24 @@ apt_install() {
   local packages=("$@")
   if ((APT_UPDATED == 0)); then
     log "apt-get update"
-    apt-get update -q >/dev/null
+    apt-get -o DPkg::Lock::Timeout=900 update -q >/dev/null
     APT_UPDATED=1
   fi
-  # Debian's packages start their daemon on install; the project runs its own instances instead.
-  local own_policy=0
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
-  fi
   log "apt-get install ${packages[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}" >/dev/null
-  ((own_policy == 1)) && rm -f /usr/sbin/policy-rc.d
-  return 0
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends \
+    "${packages[@]}" >/dev/null
 }
 
-ensure_backports() {
-  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    log "adding Debian bookworm-backports (for valkey-server)"
-    echo 'deb http://deb.debian.org/debian bookworm-backports main' >/etc/apt/sources.list.d/bookworm-backports.list
-    APT_UPDATED=0
-  fi
+TRIXIE_READY=0
+ensure_trixie() {
+  ((TRIXIE_READY == 1)) && return 0
+  "${TRIXIE[@]}" ensure
+  TRIXIE_READY=1
 }
-
-install_rabbitmq() { command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server; }
-install_redis() { command -v redis-server >/dev/null || apt_install redis-server; }
-install_prometheus() { command -v prometheus >/dev/null || apt_install prometheus; }
-install_valkey() {
-  command -v valkey-server >/dev/null && return 0
-  ensure_backports
-  apt_install -t bookworm-backports valkey-server
-}
+install_rabbitmq() { ensure_trixie; }
+install_valkey() { ensure_trixie; }
+install_redis() { ensure_trixie; }
+install_prometheus() { ensure_trixie; }
 
 KAFKA_LIBS="$STATE_DIR/kafka/libs"
 install_kafka() {
@@ -173,40 +180,68 @@ install_kafka() {
 }
 
 # ---------- RabbitMQ ----------
+# One node per instance name; the default instance is `rabbitmq`. Another node (the HA topology)
+# is the same call with its own name and ports: rabbitmq_start_node rabbitmq-2 weather-2@localhost ...
+# All nodes of this machine register with one epmd on RABBITMQ_EPMD_PORT, run as its own service.
 
-RABBITMQ_DIR="$STATE_DIR/rabbitmq"
-rabbitmq_env() {
-  export HOME="$RABBITMQ_DIR/home" # holds the Erlang cookie rabbitmqctl needs too
-  export RABBITMQ_NODENAME=weather@localhost
-  export RABBITMQ_NODE_IP_ADDRESS="$BIND_HOST" RABBITMQ_NODE_PORT="$RABBITMQ_PORT"
-  export RABBITMQ_DIST_PORT ERL_EPMD_ADDRESS="$BIND_HOST" ERL_EPMD_PORT="$RABBITMQ_EPMD_PORT"
-  export RABBITMQ_MNESIA_BASE="$RABBITMQ_DIR/mnesia" RABBITMQ_LOG_BASE="$RABBITMQ_DIR/log"
-  export RABBITMQ_CONFIG_FILE="$RABBITMQ_DIR/rabbitmq.conf"
-  export RABBITMQ_ENABLED_PLUGINS_FILE="$RABBITMQ_DIR/enabled_plugins"
-  export RABBITMQ_PID_FILE="$RABBITMQ_DIR/beam.pid"
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {${BIND_HOST//./,}}"
+# Major.minor of the RabbitMQ in the trixie root: a data directory per series, since a node does
+# not start on another series' database (3.10's cannot be upgraded to 4.0 in place anyway).
+rabbitmq_series() {
+  chroot "$ROOT/.tools/trixie/root" dpkg-query -W -f '${Version}' rabbitmq-server | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'
 }
-rabbitmq_ready() {
-  port_open "$RABBITMQ_PORT" &&
-    curl -fsS -m 2 -u guest:guest "http://$BIND_HOST:$RABBITMQ_MANAGEMENT_PORT/api/health/checks/alarms" >/dev/null 2>&1
+rabbitmq_node_env() {
+  local dir=$1 node=$2 port=$3 dist_port=$4
+  export HOME="$dir/home" # holds the Erlang cookie rabbitmqctl needs too
+  export RABBITMQ_NODENAME=$node
+  export RABBITMQ_NODE_IP_ADDRESS="$BIND_HOST" RABBITMQ_NODE_PORT="$port"
+  export RABBITMQ_DIST_PORT="$dist_port" ERL_EPMD_ADDRESS="$BIND_HOST" ERL_EPMD_PORT="$RABBITMQ_EPMD_PORT"
+  export RABBITMQ_MNESIA_BASE="$dir/mnesia-$(rabbitmq_series)" RABBITMQ_LOG_BASE="$dir/log"
+  export RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+  export RABBITMQ_PID_FILE="$dir/beam.pid"
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {${BIND_HOST//./,}} -start_epmd false"
+  # The start script then execs the Erlang VM instead of staying as its parent: the pid file
+  # holds beam.smp itself.
+  export RUNNING_UNDER_SYSTEMD=true
 }
-start_rabbitmq() {
-  mkdir -p "$RABBITMQ_DIR"/{home,mnesia,log}
-  cat >"$RABBITMQ_DIR/rabbitmq.conf" <<EOF
-listeners.tcp.default = $BIND_HOST:$RABBITMQ_PORT
+# A node is ready when the management API answers and no resource alarm is raised.
+rabbitmq_node_ready() {
+  local port=$1 management_port=$2
+  port_open "$port" &&
+    curl -fsS -m 2 -u guest:guest "http://$BIND_HOST:$management_port/api/health/checks/alarms" >/dev/null 2>&1
+}
+rabbitmq_start_node() {
+  local name=$1 node=$2 port=$3 management_port=$4 dist_port=$5
+  local dir="$STATE_DIR/$name"
+  mkdir -p "$dir"/{home,log}
+  cat >"$dir/rabbitmq.conf" <<EOF
+listeners.tcp.default = $BIND_HOST:$port
 management.tcp.ip = $BIND_HOST
-management.tcp.port = $RABBITMQ_MANAGEMENT_PORT
+management.tcp.port = $management_port
 loopback_users.guest = true
 log.file.level = info
 EOF
-  echo '[rabbitmq_management].' >"$RABBITMQ_DIR/enabled_plugins"
-  rabbitmq_env
-  # epmd runs in the same session as the broker, so `down` stops it too.
-  spawn rabbitmq "$RABBITMQ_DIR/server.log" bash -c '
-    port_in_use() { (exec 3<>"/dev/tcp/$ERL_EPMD_ADDRESS/$ERL_EPMD_PORT") 2>/dev/null; }
-    port_in_use || { epmd -address "$ERL_EPMD_ADDRESS" -port "$ERL_EPMD_PORT" & }
-    exec /usr/lib/rabbitmq/bin/rabbitmq-server'
+  echo '[rabbitmq_management].' >"$dir/enabled_plugins"
+  (
+    rabbitmq_node_env "$dir" "$node" "$port" "$dist_port"
+    spawn_rooted "$name" "$dir/server.log" /usr/lib/rabbitmq/bin/rabbitmq-server
+  )
 }
+RABBITMQ_DIR="$STATE_DIR/rabbitmq"
+rabbitmq_ready() { rabbitmq_node_ready "$RABBITMQ_PORT" "$RABBITMQ_MANAGEMENT_PORT"; }
+start_rabbitmq() {
+  rabbitmq_start_node rabbitmq weather@localhost "$RABBITMQ_PORT" "$RABBITMQ_MANAGEMENT_PORT" "$RABBITMQ_DIST_PORT"
+}
+
+# epmd, the Erlang port mapper, in the foreground of its own session (`epmd -daemon`, what the VM
+# would start by itself, would escape `down`).
+EPMD_DIR="$STATE_DIR/epmd"
+epmd_ready() { port_open "$RABBITMQ_EPMD_PORT"; }
+start_epmd() {
+  mkdir -p "$EPMD_DIR"
+  spawn_rooted epmd "$EPMD_DIR/epmd.log" epmd -address "$BIND_HOST" -port "$RABBITMQ_EPMD_PORT"
+}
+install_epmd() { ensure_trixie; }
 
 # ---------- Kafka ----------
 
@@ -255,10 +290,15 @@ appendonly yes
 appendfsync everysec
 save ""
 EOF
-  spawn "$name" "$dir/stdout.log" "$server" "$dir/$name.conf"
+  spawn_rooted "$name" "$dir/stdout.log" "$server" "$dir/$name.conf"
 }
-valkey_ready() { [[ "$(valkey-cli -h "$BIND_HOST" -p "$VALKEY_PORT" ping 2>/dev/null)" == PONG ]] && valkey-cli -h "$BIND_HOST" -p "$VALKEY_PORT" info server 2>/dev/null | grep -q '^valkey_version:'; }
-redis_ready() { [[ "$(redis-cli -h "$BIND_HOST" -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+# Answers, and is the expected server (Valkey answers Redis clients too).
+kv_ready() {
+  local cli=$1 port=$2 version_field=$3
+  rooted "$cli" -h "$BIND_HOST" -p "$port" info server 2>/dev/null | grep -q "^$version_field:"
+}
+valkey_ready() { kv_ready valkey-cli "$VALKEY_PORT" valkey_version; }
+redis_ready() { kv_ready redis-cli "$REDIS_PORT" redis_version; }
 start_valkey() { kv_start valkey valkey-server "$VALKEY_PORT"; }
 start_redis() { kv_start redis redis-server "$REDIS_PORT"; }
 
@@ -268,9 +308,16 @@ PROMETHEUS_DIR="$STATE_DIR/prometheus"
 prometheus_ready() { curl -fsS -m 2 "http://$BIND_HOST:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1; }
 start_prometheus() {
   mkdir -p "$PROMETHEUS_DIR/data"
-  local config="$ROOT/prometheus/prometheus.native.yml"
-  [[ -f "$config" ]] || die "missing $config"
-  spawn prometheus "$PROMETHEUS_DIR/prometheus.log" prometheus \
+  local source="$ROOT/prometheus/prometheus.native.yml" config="$PROMETHEUS_DIR/prometheus.yml"
+  [[ -f "$source" ]] || die "missing $source"
+  # The file names the default ports (.env.example); a checkout with its own port plan (.env)
+  # scrapes its own API and consumer replicas (replica i on RABBITMQ_CONSUMER_PORT+i, as dev.sh).
+  sed -e "s/127\.0\.0\.1:3000\b/$BIND_HOST:$API_PORT/" \
+    -e "s/127\.0\.0\.1:3101\b/$BIND_HOST:$RABBITMQ_CONSUMER_PORT/" \
+    -e "s/127\.0\.0\.1:3102\b/$BIND_HOST:$((RABBITMQ_CONSUMER_PORT + 1))/" \
+    -e "s/127\.0\.0\.1:3201\b/$BIND_HOST:$KAFKA_CONSUMER_PORT/" \
+    -e "s/127\.0\.0\.1:3202\b/$BIND_HOST:$((KAFKA_CONSUMER_PORT + 1))/" "$source" >"$config"
+  spawn_rooted prometheus "$PROMETHEUS_DIR/prometheus.log" prometheus \
     --config.file="$config" --storage.tsdb.path="$PROMETHEUS_DIR/data" \
     --web.listen-address="$BIND_HOST:$PROMETHEUS_PORT" --web.enable-lifecycle \
     --storage.tsdb.retention.time=2d
@@ -281,13 +328,14 @@ start_prometheus() {
 service_port() {
   case $1 in
     rabbitmq) echo "$RABBITMQ_PORT" ;; kafka) echo "$KAFKA_PORT" ;; valkey) echo "$VALKEY_PORT" ;;
-    redis) echo "$REDIS_PORT" ;; prometheus) echo "$PROMETHEUS_PORT" ;;
+    redis) echo "$REDIS_PORT" ;; prometheus) echo "$PROMETHEUS_PORT" ;; epmd) echo "$RABBITMQ_EPMD_PORT" ;;
   esac
 }
 service_log() {
   case $1 in
     rabbitmq) echo "$RABBITMQ_DIR/server.log" ;; kafka) echo "$KAFKA_DIR/log/server.log" ;;
     valkey | redis) echo "$STATE_DIR/$1/$1.log" ;; prometheus) echo "$PROMETHEUS_DIR/prometheus.log" ;;
+    epmd) echo "$EPMD_DIR/epmd.log" ;;
   esac
 }
 
@@ -320,11 +368,16 @@ main() {
   if [[ $command == kill && $# -ge 2 ]]; then signal=${2#SIG}; set -- "$1"; fi
   local services=("$@")
   ((${#services[@]})) || services=("${ALL_SERVICES[@]}")
-  local name
+  local name expanded=()
   for name in "${services[@]}"; do
     [[ " ${ALL_SERVICES[*]} " == *" $name "* ]] || die "unknown service '$name' (known: ${ALL_SERVICES[*]})"
+    # RabbitMQ comes with its port mapper: started before it, stopped after it.
+    [[ $name == rabbitmq ]] && expanded+=(epmd)
+    expanded+=("$name")
   done
+  services=("${expanded[@]}")
   case $command in
+    install) for name in "${services[@]}"; do "install_$name"; done ;;
     up) up "${services[@]}" ;;
     down) for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done ;;
     status) status "${services[@]}" ;;
@@ -335,7 +388,7 @@ main() {
       log "sent SIG${signal:-KILL} to ${services[0]} (process group $pid)"
       ;;
     logs) for name in "${services[@]}"; do echo "== $name: $(service_log "$name")"; tail -n 30 "$(service_log "$name")" 2>/dev/null || true; done ;;
-    *) die "usage: $0 up|down|status|logs [${ALL_SERVICES[*]}] | kill SERVICE [SIGNAL]" ;;
+    *) die "usage: $0 up|down|status|logs|install [${ALL_SERVICES[*]}] | kill SERVICE [SIGNAL]" ;;
   esac
 }
 

@@ -76,6 +76,10 @@ describe("Dockerfile", () => {
     expect(diagnostics.map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
   });
 
+  test("names no remote frontend: a `# syntax=` line makes every BuildKit build contact Docker Hub", () => {
+    expect(TEXT.split("\n").filter((line) => /^#\s*syntax\s*=/i.test(line))).toEqual([]);
+  });
+
   test("the linter reports real mistakes", () => {
     const bad = "FROM x\nworkdir rel\nHEALTHCHECK CMD a\nHEALTHCHECK CMD b\nEXPOSE abc\n";
     expect(
@@ -100,7 +104,8 @@ describe("Dockerfile", () => {
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(0|root)(:|$)/);
     const healthcheck = instructions.filter((i) => i.keyword === "HEALTHCHECK").at(-1);
-    expect(healthcheck?.args).toContain("/healthz");
+    // Healthy means ready (dependencies reachable), so `compose up --wait` and `service_healthy` wait for it.
+    expect(healthcheck?.args).toContain("/readyz");
     const cmd = instructions.filter((i) => i.keyword === "CMD").at(-1)?.args ?? "";
     const service = target === "api" ? "api" : "consumers";
     expect(JSON.parse(cmd)).toEqual(["bun", `${service}/src/main.ts`]);
