@@ -9,8 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Valkey from "iovalkey";
 import { parse, parseAllDocuments } from "yaml";
-import { ROOT } from "../../scripts/lib/stack-env.ts";
-import { stackEnv } from "../support/env.ts";
+import { ROOT, stack } from "../support/index.ts";
 
 const SERVERS = ["RabbitMQ", "Kafka", "Valkey", "Redis", "Prometheus"] as const;
 type Server = (typeof SERVERS)[number];
@@ -79,7 +78,7 @@ export function versionProblems(
 async function runningVersion(server: Server): Promise<string> {
   switch (server) {
     case "RabbitMQ": {
-      const response = await fetch(`http://127.0.0.1:${stackEnv("RABBITMQ_MANAGEMENT_PORT")}/api/overview`, {
+      const response = await fetch(`http://127.0.0.1:${stack.RABBITMQ_MANAGEMENT_PORT}/api/overview`, {
         headers: { authorization: `Basic ${btoa("guest:guest")}` },
       });
       const overview = (await response.json()) as { rabbitmq_version: string };
@@ -87,7 +86,7 @@ async function runningVersion(server: Server): Promise<string> {
     }
     case "Valkey":
     case "Redis": {
-      const client = new Valkey(stackEnv(server === "Valkey" ? "VALKEY_URL" : "REDIS_URL"));
+      const client = new Valkey(server === "Valkey" ? stack.VALKEY_URL : stack.REDIS_URL);
       try {
         const field = server === "Valkey" ? "valkey_version" : "redis_version";
         const info = await client.info("server");
@@ -99,7 +98,7 @@ async function runningVersion(server: Server): Promise<string> {
       }
     }
     case "Prometheus": {
-      const response = await fetch(`http://127.0.0.1:${stackEnv("PROMETHEUS_PORT")}/api/v1/status/buildinfo`);
+      const response = await fetch(`http://127.0.0.1:${stack.PROMETHEUS_PORT}/api/v1/status/buildinfo`);
       return ((await response.json()) as { data: { version: string } }).data.version;
     }
     case "Kafka": {
