@@ -7,7 +7,7 @@ VEGETA_VERSION := v12.13.0
 VENV := $(ROOT)/.tools/venv
 LOCUST := $(VENV)/bin/locust
 VEGETA := $(ROOT)/.tools/bin/vegeta
-.PHONY: bench bench-tools locust-install vegeta-install locust
+.PHONY: bench bench-tools locust-install vegeta-install locust chaos
 
 locust-install: ## Install Locust $(LOCUST_VERSION) from PyPI into .tools/venv, unless present
 	@if [[ -x "$(LOCUST)" ]] && "$(LOCUST)" --version 2>/dev/null | grep -q "$(LOCUST_VERSION)"; then \
@@ -40,3 +40,6 @@ bench: setup bench-tools services-up ## Pipeline benchmark: SCENARIO=seed|rate|m
 locust: locust-install ## The original lab's Locust run against API_URL (default http://127.0.0.1:$$API_PORT), 100 users, 60 s
 	@cd "$(ROOT)/locust" && "$(LOCUST)" -f locustfile.py --host="$${API_URL:-http://127.0.0.1:$$API_PORT}" \
 		--users 100 --spawn-rate 10 --run-time 60s --headless
+
+chaos: setup services-up ## The fault suite at full length (FAULTS=all|id,...): every fault under load, both pipelines side by side, report in reports/
+	@SCENARIO=faults FAULT_PROFILE=$${FAULT_PROFILE:-full} "$(BUN)" "$(ROOT)/bench/src/main.ts"

@@ -382,10 +382,11 @@ main() {
     down) for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done ;;
     status) status "${services[@]}" ;;
     kill)
-      local pid
-      pid=$(running_pid "${services[0]}") || die "${services[0]} is not running (started here)"
+      # The named server only (not the port mapper that comes with RabbitMQ).
+      local pid target=${services[-1]}
+      pid=$(running_pid "$target") || die "$target is not running (started here)"
       kill "-${signal:-KILL}" -- "-$pid"
-      log "sent SIG${signal:-KILL} to ${services[0]} (process group $pid)"
+      log "sent SIG${signal:-KILL} to $target (process group $pid)"
       ;;
     logs) for name in "${services[@]}"; do echo "== $name: $(service_log "$name")"; tail -n 30 "$(service_log "$name")" 2>/dev/null || true; done ;;
     *) die "usage: $0 up|down|status|logs|install [${ALL_SERVICES[*]}] | kill SERVICE [SIGNAL]" ;;

@@ -1,5 +1,5 @@
 import { Admin } from "@platformatic/kafka";
-import { deadLetterName } from "@weather/brokers";
+import { deadLetterName, kafkaGroupLag, kafkaGroupStable } from "@weather/brokers";
 import amqp from "amqplib";
 
 /**
@@ -32,6 +32,34 @@ export class BrokerAdmin {
     try {
       const topics = (await admin.listTopics()).filter((name) => name.startsWith(prefix));
       if (topics.length > 0) await admin.deleteTopics({ topics });
+    } finally {
+      await admin.close();
+    }
+  }
+
+  /** Messages of `queue` not acknowledged by anyone; with no consumer connected, everything left. */
+  async queueDepth(queue: string): Promise<number> {
+    const connection = await amqp.connect(this.rabbitUrl);
+    try {
+      return (await (await connection.createChannel()).checkQueue(queue)).messageCount;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  async groupLag(topic: string, group: string): Promise<number> {
+    const admin = this.admin();
+    try {
+      return await kafkaGroupLag(admin, topic, group);
+    } finally {
+      await admin.close();
+    }
+  }
+
+  async groupStable(group: string, members: number): Promise<boolean> {
+    const admin = this.admin();
+    try {
+      return await kafkaGroupStable(admin, group, members);
     } finally {
       await admin.close();
     }

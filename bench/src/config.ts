@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { loadConfig } from "@weather/config";
 
-export const SCENARIOS = ["seed", "rate", "max", "replicas", "partitions", "backlog"] as const;
+export const SCENARIOS = ["seed", "rate", "max", "replicas", "partitions", "backlog", "faults"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const Port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
@@ -56,6 +56,14 @@ export const BenchConfig = Type.Object({
   KAFKA_BROKERS: Type.String({ minLength: 1, default: "127.0.0.1:9092" }),
   VALKEY_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:6380" }),
   REDIS_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:6379" }),
+  /** `faults`: the cases to run (ids of bench/src/faults/cases.ts, comma-separated) or "all". */
+  FAULTS: Type.String({ minLength: 1, default: "all" }),
+  /** `faults`: short (what make test runs) or full (make chaos). */
+  FAULT_PROFILE: Type.Union([Type.Literal("short"), Type.Literal("full")], { default: "full" }),
+  /** `faults`: its API listens here, its consumers on +10.. and +20.. (a stack of its own, via scripts/dev.sh). */
+  FAULTS_BASE_PORT: Port(3600),
+  /** `faults`: the logical DB of each store it owns and resets per case. */
+  FAULTS_DB: Type.Integer({ minimum: 0, maximum: 15, default: 13 }),
   /** Prints one progress line a second to stderr when true. */
   BENCH_PROGRESS: Type.Boolean({ default: true }),
 });

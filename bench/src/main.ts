@@ -5,6 +5,8 @@
 import { resolve } from "node:path";
 import { BrokerAdmin } from "./brokers.ts";
 import { loadBenchConfig, withDb } from "./config.ts";
+import { runFaultSuite } from "./faults/main.ts";
+import type { FaultResult } from "./faults/run.ts";
 import type { PhaseContext } from "./phase.ts";
 import { Progress } from "./progress.ts";
 import { collectRunInfo } from "./report/run-info.ts";
@@ -12,7 +14,9 @@ import { summaryLines, writeReport } from "./report/write.ts";
 import { runScenario } from "./scenarios.ts";
 import { StoreReader } from "./stores.ts";
 
-export async function runBench(env: Record<string, string | undefined> = process.env): Promise<{ dir: string }> {
+export async function runBench(
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ dir: string; faults?: FaultResult[] }> {
   const root = resolve(import.meta.dir, "../..");
   const config = loadBenchConfig(env);
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "");
@@ -35,6 +39,11 @@ export async function runBench(env: Record<string, string | undefined> = process
   };
   try {
     progress.status(`bench ${config.SCENARIO}: run ${runId}, output ${dir}`);
+    if (config.SCENARIO === "faults") {
+      const results = await runFaultSuite({ root, runId, dir, config, admin: ctx.admin, progress, info });
+      progress.status("");
+      return { dir, faults: results };
+    }
     const scenario = await runScenario(ctx, config.SCENARIO);
     await writeReport(dir, scenario, info);
     progress.status("");

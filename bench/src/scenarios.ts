@@ -23,6 +23,7 @@ const DESCRIPTIONS: Record<ScenarioName, string> = {
   replicas: "The same open-loop rate with 1 and then 2 replicas of each consumer.",
   partitions: "The same open-loop rate with a Kafka topic of 1 and then 3 partitions.",
   backlog: "Consumers stopped while the load runs, then started: how fast each pipeline drains the backlog.",
+  faults: "Each fault of the fault suite under load (bench/src/faults): loss, double counts and recovery per pipeline.",
 };
 
 /**
@@ -118,6 +119,8 @@ export async function runScenario(ctx: PhaseContext, name: ScenarioName): Promis
     case "max":
       result.max = await searchMax(ctx, result, replicas, partitions);
       break;
+    case "faults":
+      throw new Error("the faults scenario has a runner of its own (bench/src/faults/main.ts)");
   }
   return result;
 }

@@ -1,6 +1,13 @@
 import { Admin, Consumer, Producer } from "@platformatic/kafka";
 import { waitFor } from "@weather/async";
-import { deadLetterName, declareRabbitQueues, ensureKafkaTopics, type RabbitQueueSettings } from "@weather/brokers";
+import {
+  deadLetterName,
+  declareRabbitQueues,
+  ensureKafkaTopics,
+  kafkaGroupLag,
+  kafkaGroupStable,
+  type RabbitQueueSettings,
+} from "@weather/brokers";
 import amqp from "amqplib";
 import { uniqueName } from "./names.ts";
 import { kafkaBrokers, stack } from "./stack.ts";
@@ -111,45 +118,14 @@ export class KafkaFixture {
   async awaitGroup(groupId: string, members: number, timeoutMs = 30_000): Promise<void> {
     await waitFor(
       `group ${groupId} stable with ${members} members`,
-      async () => {
-        const group = (await this.admin.describeGroups({ groups: [groupId] })).get(groupId);
-        if (!group || !["Stable", "STABLE"].includes(group.state) || group.members.size !== members) return false;
-        return [...group.members.values()].every((member) => (member.assignments?.size ?? 0) > 0);
-      },
+      () => kafkaGroupStable(this.admin, groupId, members),
       { timeoutMs },
     );
   }
 
-  /**
-   * Records of the topic that `groupId` has not committed: 0 means everything published so far
-   * was counted and committed, so no replay can come.
-   */
-  async lag(groupId: string): Promise<number> {
-    const [ends, groups] = await Promise.all([
-      this.admin.listOffsets({
-        topics: [
-          {
-            name: this.topic,
-            partitions: Array.from({ length: this.partitions }, (_, partitionIndex) => ({
-              partitionIndex,
-              timestamp: -1n,
-            })),
-          },
-        ],
-      }),
-      this.admin.listConsumerGroupOffsets({ groups: [groupId] }),
-    ]);
-    const committed = new Map<number, bigint>();
-    for (const topic of groups[0]?.topics ?? []) {
-      if (topic.name !== this.topic) continue;
-      for (const p of topic.partitions) committed.set(p.partitionIndex, p.committedOffset);
-    }
-    let lag = 0n;
-    for (const p of ends[0]?.partitions ?? []) {
-      const done = committed.get(p.partitionIndex) ?? -1n;
-      lag += p.offset - (done < 0n ? 0n : done);
-    }
-    return Number(lag);
+  /** Records of the topic `groupId` has not committed: 0 means no replay can come (see kafkaGroupLag). */
+  lag(groupId: string): Promise<number> {
+    return kafkaGroupLag(this.admin, this.topic, groupId);
   }
 
   /** What `groupId` has not committed (see lag); the same call as RabbitFixture.backlog. */

@@ -13,7 +13,7 @@ function chartJsSource(): string {
   return readFileSync(join(dirname(entry), "chart.umd.min.js"), "utf8").replaceAll("</script", "<\\/script");
 }
 
-const escapeHtml = (text: unknown): string =>
+export const escapeHtml = (text: unknown): string =>
   String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c] as string);
 
 function table(header: string[], rows: (string | number)[][]): string {
@@ -22,7 +22,18 @@ function table(header: string[], rows: (string | number)[][]): string {
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-const tableOf = (t: Table): string => table(t.header, t.rows);
+/** The style of every report page. */
+export const PAGE_STYLE = `body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#111}
+table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.85rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th{background:#f3f4f6}td:first-child,th:first-child{text-align:left}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1rem}
+figure{margin:0;height:300px;display:flex;flex-direction:column}figure canvas{flex:1;min-height:0}
+figcaption{font-weight:600;font-size:.9rem}section{border-top:2px solid #e5e7eb;margin-top:2rem}
+pre{background:#f3f4f6;padding:1rem;overflow:auto;font-size:.8rem}
+`;
+
+/** A table in HTML: the one renderer of every bench and fault report. */
+export const tableOf = (t: Table): string => table(t.header, t.rows);
 
 /** What the page script draws, per phase. */
 function chartData(phase: PhaseResult) {
@@ -118,14 +129,7 @@ export function renderHtml(scenario: ScenarioResult, info: RunInfo): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Pipeline benchmark: ${escapeHtml(scenario.name)}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2rem;max-width:1200px;color:#111}
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.85rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
-th{background:#f3f4f6}td:first-child,th:first-child{text-align:left}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1rem}
-figure{margin:0;height:300px;display:flex;flex-direction:column}figure canvas{flex:1;min-height:0}
-figcaption{font-weight:600;font-size:.9rem}section{border-top:2px solid #e5e7eb;margin-top:2rem}
-pre{background:#f3f4f6;padding:1rem;overflow:auto;font-size:.8rem}
-</style></head><body>
+${PAGE_STYLE}</style></head><body>
 <h1>Pipeline benchmark: <code>${escapeHtml(scenario.name)}</code></h1>
 <p>${escapeHtml(scenario.description)}</p>
 <p>Run ${escapeHtml(info.runId)}, ${escapeHtml(info.startedAt)}, ${info.machine.cpus} CPUs, load average at start ${escapeHtml(info.machine.loadAverage.join(" / "))}. Figures from a small shared machine are noisy.</p>

@@ -12,7 +12,8 @@ function table(header: string[], rows: (string | number)[][]): string {
   ].join("\n");
 }
 
-const tableOf = (t: Table): string => table(t.header, t.rows);
+/** A table in Markdown: the one renderer of every bench and fault report. */
+export const tableOf = (t: Table): string => table(t.header, t.rows);
 
 function phaseSection(phase: PhaseResult): string {
   const parts = [

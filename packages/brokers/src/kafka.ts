@@ -54,3 +54,41 @@ export async function ensureKafkaTopics(
     }
   }
 }
+
+/**
+ * Records of `topic` the consumer group has not committed, over all partitions: 0 means everything
+ * published so far was processed and committed, so no replay can come for this group.
+ */
+export async function kafkaGroupLag(admin: Admin, topic: string, groupId: string): Promise<number> {
+  const metadata = await admin.metadata({ topics: [topic] });
+  const partitions = metadata.topics.get(topic)?.partitionsCount ?? 0;
+  const [ends, groups] = await Promise.all([
+    admin.listOffsets({
+      topics: [
+        {
+          name: topic,
+          partitions: Array.from({ length: partitions }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n })),
+        },
+      ],
+    }),
+    admin.listConsumerGroupOffsets({ groups: [groupId] }),
+  ]);
+  const committed = new Map<number, bigint>();
+  for (const t of groups[0]?.topics ?? []) {
+    if (t.name !== topic) continue;
+    for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset);
+  }
+  let lag = 0n;
+  for (const p of ends[0]?.partitions ?? []) {
+    const done = committed.get(p.partitionIndex) ?? -1n;
+    lag += p.offset - (done < 0n ? 0n : done);
+  }
+  return Number(lag);
+}
+
+/** True when the group is stable with `members` members that all hold partitions (no rebalance under way). */
+export async function kafkaGroupStable(admin: Admin, groupId: string, members: number): Promise<boolean> {
+  const group = (await admin.describeGroups({ groups: [groupId] })).get(groupId);
+  if (!group || group.state.toUpperCase() !== "STABLE" || group.members.size !== members) return false;
+  return [...group.members.values()].every((member) => (member.assignments?.size ?? 0) > 0);
+}
