@@ -53,6 +53,6 @@ describe("moving a classic queue to quorum", () => {
     }
     expect(received).toEqual(bodies); // every message, in order
     const letter = await channel.get(dead, { noAck: true });
-    expect(letter && letter.properties.headers?.reason).toBe("not_json");
+    expect(letter === false ? undefined : letter.properties.headers?.reason).toBe("not_json");
   });
 });

@@ -89,6 +89,6 @@ export async function kafkaGroupLag(admin: Admin, topic: string, groupId: string
 /** True when the group is stable with `members` members that all hold partitions (no rebalance under way). */
 export async function kafkaGroupStable(admin: Admin, groupId: string, members: number): Promise<boolean> {
   const group = (await admin.describeGroups({ groups: [groupId] })).get(groupId);
-  if (!group || group.state.toUpperCase() !== "STABLE" || group.members.size !== members) return false;
+  if (group?.state.toUpperCase() !== "STABLE" || group.members.size !== members) return false;
   return [...group.members.values()].every((member) => (member.assignments?.size ?? 0) > 0);
 }
