@@ -285,6 +285,7 @@ protected-mode yes
 daemonize no
 dir $dir
 logfile $dir/$name.log
+maxmemory $STORE_MAXMEMORY
 maxmemory-policy noeviction
 appendonly yes
 appendfsync everysec

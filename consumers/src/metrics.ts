@@ -18,7 +18,7 @@ export class ConsumerMetrics {
   /** 1 while /readyz answers 200: connected to broker and store, and the last store write went through. */
   readonly ready: Gauge;
   readonly reconnects: Counter;
-  readonly retries: Counter<"step">;
+  readonly retries: Counter<"step" | "reason">;
   /** consumer_kafka_lag or consumer_rabbitmq_queue_depth, depending on the source. */
   readonly backlog: Gauge;
 
@@ -79,8 +79,8 @@ export class ConsumerMetrics {
     });
     this.retries = new Counter({
       name: "consumer_retries_total",
-      help: "Retries of a failed step (store, dead-letter), each after a backoff pause.",
-      labelNames: ["step"],
+      help: "Retries of a failed step (store, dead-letter) by reason (store_full: maxmemory reached), each after a backoff pause.",
+      labelNames: ["step", "reason"],
       registers,
     });
     this.backlog =

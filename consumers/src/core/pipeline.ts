@@ -203,7 +203,8 @@ export class CountingPipeline<D extends Delivery> {
       stopped: () => this.#stopping,
       onRetry: (error, delayMs) => {
         this.#stalled = true;
-        this.metrics.retries.inc({ step: what });
+        const code = (error as { code?: unknown } | null)?.code;
+        this.metrics.retries.inc({ step: what, reason: typeof code === "string" ? code : "broker" });
         this.log.warn(`${what} failed; retrying`, { error, delayMs });
       },
     });

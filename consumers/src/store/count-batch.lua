@@ -1,3 +1,6 @@
+#!lua
+-- The shebang makes the server check the script's declared keys and refuse it as a whole, before
+-- it runs, when the store is out of memory (maxmemory with noeviction): nothing half-written.
 -- Counts one batch atomically, each message at most once.
 --
 -- KEYS[1..7]  country_counts, weather_counts, total_messages, recent_messages, e2e_latency_ms,

@@ -1,4 +1,5 @@
 export * from "./counted.ts";
 export * from "./layout.ts";
 export * from "./reset.ts";
+export * from "./sizing.ts";
 export * from "./snapshot.ts";
