@@ -51,7 +51,11 @@ test("SIGTERM: served during SHUTDOWN_DELAY_MS with readiness off, in-flight req
     LOG_LEVEL: "warn",
   };
   const config = loadApiConfig(env);
-  const api = Bun.spawn(["bun", `${import.meta.dir}/../../src/main.ts`], { env, stdout: "inherit", stderr: "inherit" });
+  const api = Bun.spawn([process.execPath, `${import.meta.dir}/../../src/main.ts`], {
+    env,
+    stdout: "inherit",
+    stderr: "inherit",
+  });
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(

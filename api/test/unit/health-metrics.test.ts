@@ -15,11 +15,11 @@ describe("health, readiness and metrics", () => {
     const { app, kafka, lifecycle } = buildTestApp();
     const ready = await app.handle(get("/readyz"));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ready: true, brokers: { rabbitmq: "up", kafka: "up" } });
+    expect(await ready.json()).toMatchObject({ ready: true, dependencies: { rabbitmq: "up", kafka: "up" } });
     kafka.up = false;
     const down = await app.handle(get("/readyz"));
     expect(down.status).toBe(503);
-    expect(await down.json()).toMatchObject({ ready: false, brokers: { kafka: "down" } });
+    expect(await down.json()).toMatchObject({ ready: false, dependencies: { kafka: "down" } });
     kafka.up = true;
     lifecycle.shuttingDown = true;
     expect((await app.handle(get("/readyz"))).status).toBe(503);
