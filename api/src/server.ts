@@ -1,4 +1,4 @@
-import { settleWithin } from "@weather/async";
+import { settleWithin, sleep } from "@weather/async";
 import type { Logger } from "@weather/log";
 import { createApp, fetchHandler } from "./app.ts";
 import { BROKER_CLOSE_TIMEOUT_MS, createBrokers } from "./brokers/index.ts";
@@ -69,7 +69,7 @@ export function startApi(config: ApiConfig, logger: Logger): RunningApi {
   const shutdown = async () => {
     // Readiness turns false; requests are still served until load balancers have stopped sending them.
     lifecycle.shuttingDown = true;
-    if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
+    if (config.SHUTDOWN_DELAY_MS > 0) await sleep(config.SHUTDOWN_DELAY_MS);
     // Stop listening; requests already received run to completion (their publishes included).
     lifecycle.draining = true;
     const graceEnds = performance.now() + config.SHUTDOWN_GRACE_MS;
