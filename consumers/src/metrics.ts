@@ -10,6 +10,7 @@ export class ConsumerMetrics {
   readonly consumed: Counter;
   readonly counted: Counter;
   readonly duplicates: Counter;
+  readonly replays: Counter;
   readonly deadLettered: Counter<"reason">;
   readonly batchSize: Histogram;
   readonly storeBatchDuration: Histogram;
@@ -38,7 +39,12 @@ export class ConsumerMetrics {
     });
     this.duplicates = new Counter({
       name: "consumer_duplicates_total",
-      help: "Messages skipped because their id had been counted already.",
+      help: "Messages skipped because their id was counted within the dedup window (client retries, re-publishes).",
+      registers,
+    });
+    this.replays = new Counter({
+      name: "consumer_replays_total",
+      help: "Broker replays of messages counted before, skipped (redeliveries after a crash, offsets replayed after a rebalance).",
       registers,
     });
     this.deadLettered = new Counter({

@@ -190,6 +190,7 @@ export class CountingPipeline<D extends Delivery> {
     this.#metrics.batchSize.observe(batch.length);
     this.#metrics.counted.inc(result.counted);
     if (result.duplicates > 0) this.#metrics.duplicates.inc(result.duplicates);
+    if (result.replays > 0) this.#metrics.replays.inc(result.replays);
     for (let i = 0; i < acceptedAt.length; i++) {
       if (result.countedFlags[i]) {
         this.#metrics.endToEndLatency.observe(Math.max(0, countedAt - (acceptedAt[i] as number)) / 1000);

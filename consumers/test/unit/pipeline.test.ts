@@ -68,7 +68,7 @@ class FakeStore {
       return true;
     });
     const counted = countedFlags.filter(Boolean).length;
-    return { counted, duplicates: messages.length - counted, countedFlags };
+    return { counted, duplicates: messages.length - counted, replays: 0, countedFlags };
   }
 }
 
