@@ -1,5 +1,5 @@
-import { LATENCY_BUCKETS_MS } from "@weather/store";
 import { type HistogramSeries, HotHistogram } from "@weather/metrics";
+import { LATENCY_BUCKETS_MS } from "@weather/store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Pipeline } from "./config.ts";
 

@@ -81,7 +81,14 @@ export class HotHistogram<L extends string = never> {
       values.push({ metricName: `${this.name}_sum`, labels, value: series.sum });
       values.push({ metricName: `${this.name}_count`, labels, value: series.count });
     }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values, collect: () => {} };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values,
+      collect: () => {},
+    };
   }
 
   reset(): void {

@@ -9,7 +9,13 @@ describe("HotHistogram", () => {
     const ours = new Registry();
     const theirs = new Registry();
     const hot = new HotHistogram({ name: "t_seconds", help: "h", buckets, labelNames: ["route"], registers: [ours] });
-    const reference = new Histogram({ name: "t_seconds", help: "h", buckets, labelNames: ["route"], registers: [theirs] });
+    const reference = new Histogram({
+      name: "t_seconds",
+      help: "h",
+      buckets,
+      labelNames: ["route"],
+      registers: [theirs],
+    });
     const series = hot.labels({ route: "/process" });
     for (const value of values) {
       series.observe(value);
