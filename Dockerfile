@@ -15,6 +15,7 @@ COPY packages/schema/package.json packages/schema/
 COPY packages/config/package.json packages/config/
 COPY packages/log/package.json packages/log/
 COPY packages/store/package.json packages/store/
+COPY packages/metrics/package.json packages/metrics/
 COPY api/package.json api/
 COPY consumers/package.json consumers/
 
@@ -38,6 +39,7 @@ COPY packages/schema/src packages/schema/src
 COPY packages/config/src packages/config/src
 COPY packages/log/src packages/log/src
 COPY packages/store/src packages/store/src
+COPY packages/metrics/src packages/metrics/src
 # The image's unprivileged user `bun` (uid 1000); Kubernetes pins the same uid.
 USER 1000:1000
 # Healthy = ready (/readyz: the API's brokers connected; a consumer connected to its broker and
