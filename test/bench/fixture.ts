@@ -2,8 +2,20 @@ import { loadBenchConfig } from "../../bench/src/config.ts";
 import { summariseRequests } from "../../bench/src/load/summary.ts";
 import type { PhaseResult, Sample } from "../../bench/src/phase.ts";
 import type { RunInfo } from "../../bench/src/report/run-info.ts";
+import { type CpuRow, cpuUsage } from "../../bench/src/resources.ts";
 import type { ScenarioResult } from "../../bench/src/scenarios.ts";
 import type { StoreSnapshot } from "../../bench/src/stores.ts";
+
+/** CPU of a phase's processes, seconds each (what a ProcessWatch would have read). */
+export const FIXTURE_CPU_SECONDS: Record<string, [CpuRow["role"], number]> = {
+  "rabbitmq-consumer-1": ["consumer", 0.4],
+  vegeta: ["load generator", 0.5],
+  api: ["api", 2],
+  kafka: ["broker", 1.5],
+  rabbitmq: ["broker", 0.999],
+  valkey: ["store", 0.2],
+  redis: ["store", 0.3],
+};
 
 /** A small, fully known phase, as the bench would record it, for report tests without a stack. */
 export function fixturePhase(): PhaseResult {
@@ -59,6 +71,16 @@ export function fixturePhase(): PhaseResult {
     },
     apiMetrics: { acceptedTotal: 999, partialPublishes: 0 },
     loadWallS: 5,
+    cpu: cpuUsage(
+      Object.entries(FIXTURE_CPU_SECONDS).map(([name, [role, cpuSeconds]]) => ({
+        name,
+        role,
+        cpuSeconds,
+        usPerMessage: (cpuSeconds * 1e6) / 999,
+      })),
+      999,
+      6,
+    ),
   };
 }
 
