@@ -114,26 +114,18 @@ export function analyseSoak(phase: PhaseResult, windowS: number, flatPctPerHour:
     ),
   );
   for (const pipeline of PIPELINES) {
-    const of = (pick: (s: MemorySample) => number) => steady.map((s) => ({ x: s.t, y: pick(s) }));
+    const of = (series: string, unit: SeriesVerdict["unit"], pick: (s: MemorySample) => number) =>
+      verdict(
+        series,
+        unit,
+        steady.map((s) => ({ x: s.t, y: pick(s) })),
+        flatPctPerHour,
+        windowS,
+      );
     series.push(
-      verdict(
-        `used_memory ${pipeline}`,
-        "bytes",
-        of((s) => s.stores[pipeline].usedMemory),
-        flatPctPerHour,
-      ),
-      verdict(
-        `keys ${pipeline}`,
-        "keys",
-        of((s) => s.stores[pipeline].keys),
-        flatPctPerHour,
-      ),
-      verdict(
-        `dedup buckets ${pipeline}`,
-        "keys",
-        of((s) => s.stores[pipeline].dedupBuckets),
-        flatPctPerHour,
-      ),
+      of(`used_memory ${pipeline}`, "bytes", (s) => s.stores[pipeline].usedMemory),
+      of(`keys ${pipeline}`, "keys", (s) => s.stores[pipeline].keys),
+      of(`dedup buckets ${pipeline}`, "keys", (s) => s.stores[pipeline].dedupBuckets),
     );
   }
   const ratePerS = phase.load.achievedRatePerS;
