@@ -130,6 +130,8 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     const { drain, backlogAtStart } = await drainStores(ctx, spec, stack, accepted);
     await stopSamplers(samplers);
     const cpu = watch.finish(accepted);
+    const pipelines = await pipelineOutcomes(ctx, accepted, drain, backlogAtStart);
+    await Promise.all(PIPELINES.map((p) => ctx.readers[p].forgetDedupState()));
     return {
       spec,
       names,
@@ -137,7 +139,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       load,
       accepted,
       samples: samplers.counts.samples,
-      pipelines: await pipelineOutcomes(ctx, accepted, drain, backlogAtStart),
+      pipelines,
       apiMetrics,
       loadWallS,
       cpu,

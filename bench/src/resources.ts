@@ -63,11 +63,13 @@ export class ProcessWatch {
     this.#entries.set(process.pid, entry);
   }
 
-  /** Starts the measurement: every process known now is counted from here. */
+  /** Starts the measurement: every process known now (tracked or discovered) is counted from here. */
   start(): void {
-    this.#entries.clear();
-    this.#started = false;
     for (const process of this.discover()) this.track(process);
+    for (const entry of this.#entries.values()) {
+      entry.last = readProc(entry.pid);
+      entry.baseline = entry.last?.cpuSeconds ?? 0;
+    }
     this.#started = true;
     this.#startMs = performance.now();
   }

@@ -35,6 +35,8 @@ export interface StoreBound {
   ratePerS: number;
   /** BASE_BYTES + dedupWindowBytes(rate, window, server) (packages/store/src/sizing.ts). */
   boundBytes: number;
+  /** used_memory when the load started (the bench's DB cleared): what the server held of other DBs and itself. */
+  usedBeforeBytes: number | null;
   /** The highest used_memory sampled after 1.25 windows (null: no sample there). */
   maxUsedBytes: number | null;
   maxDedupBuckets: number | null;
@@ -140,6 +142,7 @@ export function analyseSoak(phase: PhaseResult, windowS: number, flatPctPerHour:
       server,
       ratePerS,
       boundBytes,
+      usedBeforeBytes: phase.memory?.[0]?.stores[pipeline].usedMemory ?? null,
       maxUsedBytes,
       maxDedupBuckets,
       maxKeys: most((s) => s.stores[pipeline].keys),

@@ -1,5 +1,6 @@
 import {
   dedupBucketKeys,
+  forgetDedupState,
   latencyPercentile,
   readSnapshot,
   resetStore,
@@ -60,6 +61,11 @@ export class StoreReader {
    */
   reset(): Promise<void> {
     return resetStore(this.client);
+  }
+
+  /** After a phase: its counters stay readable, its dedup window no longer holds memory. */
+  forgetDedupState(): Promise<void> {
+    return forgetDedupState(this.client);
   }
 
   async close(): Promise<void> {

@@ -118,7 +118,10 @@ export async function consumeAlone(
       `${expected} messages consumed from ${broker}`,
       async () => {
         if (lost) throw lost;
-        while (waiting.length > 0) acked += (await source.ack(waiting.splice(0, config.BATCH_MAX_SIZE))).length;
+        while (waiting.length > 0) {
+          const settled = await source.ack(waiting.splice(0, config.BATCH_MAX_SIZE));
+          acked += settled.length;
+        }
         return acked >= expected;
       },
       { timeoutMs: timeoutS * 1000, intervalMs: 1 },
@@ -173,7 +176,9 @@ export async function countAlone(
             position,
           };
         });
-        counted += (await store.countBatch(batch, 0, guardKey, settled)).counted;
+        // Awaited first: `counted += await ...` would read `counted` before another lane added to it.
+        const result = await store.countBatch(batch, 0, guardKey, settled);
+        counted += result.counted;
         if (mode === "rabbitmq") settled = batch.map((m) => m.id);
       }
     };
