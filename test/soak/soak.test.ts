@@ -49,7 +49,8 @@ describe("soak (short)", () => {
   }, 240_000);
 
   test("every accepted message counted exactly once in each store: 0 lost, 0 counted twice", () => {
-    expect(phase.load.sent).toBe(RATE * DURATION_S);
+    // Every request the generator sent was accepted (vegeta may send one less than scheduled on a busy machine).
+    expect(phase.load.failed).toBe(0);
     expect(phase.accepted).toBe(phase.load.accepted);
     expect(phase.accepted).toBeGreaterThan(0);
     for (const pipeline of PIPELINES) {
