@@ -138,11 +138,11 @@ start_consumers() {
   for name in $(consumer_names); do wait_ready "$name"; done
 }
 
+# One at a time, as a rolling restart does: a Kafka member leaving starts a rebalance, and a
+# member committing its last batch during that rebalance may not get the commit through.
 stop_consumers() {
-  local name pids=()
-  # In parallel: each drains its batch in hand, so their stops overlap.
-  for name in $(started_consumers); do stop_one "$name" & pids+=($!); done
-  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  local name
+  for name in $(started_consumers); do stop_one "$name"; done
 }
 
 # Starts replicas 0..N-1 of one consumer kind and stops any beyond, waiting for the new ones to be ready.

@@ -9,7 +9,9 @@
  *
  *   bun api/bench/http.ts [seconds=10] [connections=64] [rounds=2]
  */
+
 import { Admin } from "@platformatic/kafka";
+import { waitFor } from "@weather/async";
 import amqp from "amqplib";
 import type { Subprocess } from "bun";
 import { freePort } from "../../test/support/ports.ts";
@@ -39,14 +41,20 @@ async function startServer(name: string, args: string[], env: Record<string, str
     stderr: "inherit",
   });
   const readyPath = name === "api (real brokers)" ? "/readyz" : "/";
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    const response = await fetch(`http://127.0.0.1:${port}${readyPath}`).catch(() => undefined);
-    if (response && (readyPath === "/" || response.status === 200)) return proc;
-    await Bun.sleep(100);
+  try {
+    await waitFor(
+      `${name} ready`,
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}${readyPath}`);
+        return readyPath === "/" || response.status === 200;
+      },
+      { timeoutMs: 30_000 },
+    );
+    return proc;
+  } catch (error) {
+    proc.kill();
+    throw error;
   }
-  proc.kill();
-  throw new Error(`${name} did not become ready`);
 }
 
 async function stop(proc: Subprocess) {

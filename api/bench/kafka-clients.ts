@@ -6,18 +6,16 @@
  *   bun api/bench/kafka-clients.ts [messages=20000] [concurrency=200] [rounds=2]
  */
 import { Admin } from "@platformatic/kafka";
+import { waitFor } from "@weather/async";
 import { silentLogger } from "@weather/log";
 import { createEnvelope, encodeEnvelope } from "@weather/schema";
+import { percentile } from "../../bench/src/stats.ts";
 import { createKafkaProducer, type KafkaClientName } from "../src/brokers/kafka/index.ts";
 import { KafkaPublisher } from "../src/brokers/kafka/publisher.ts";
 
 const [messages = 20000, concurrency = 200, rounds = 2] = process.argv.slice(2).map(Number);
 const brokers = (process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(",");
 const topic = `api-bench-kafka-${process.pid}-${Date.now().toString(36)}`;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 async function measure(client: KafkaClientName) {
   const publisher = new KafkaPublisher({
@@ -26,17 +24,18 @@ async function measure(client: KafkaClientName) {
       brokers,
       topic,
       partitions: 3,
+      replicationFactor: 1,
       requestTimeoutMs: 10000,
     }),
     lingerMs: 2,
     batchMaxMessages: 100,
-    reconnectDelayMs: 200,
+    reconnect: { initialMs: 200, maxMs: 1000 },
     healthCheckIntervalMs: 60000,
     closeTimeoutMs: 2000,
     logger: silentLogger,
   });
   publisher.start();
-  while (!publisher.isUp()) await Bun.sleep(20);
+  await waitFor("the producer connected", () => publisher.isUp(), { intervalMs: 20 });
   const payloads = Array.from({ length: 1000 }, (_, i) =>
     encodeEnvelope(createEnvelope({ description: `Clima en GT ${i}`, country: "GT", weather: "Soleado" })),
   );
@@ -61,8 +60,8 @@ async function measure(client: KafkaClientName) {
   return {
     client,
     "msg/s": Math.round(messages / seconds),
-    "p50 ms": percentile(latencies, 50).toFixed(2),
-    "p99 ms": percentile(latencies, 99).toFixed(2),
+    "p50 ms": (percentile(latencies, 50) ?? Number.NaN).toFixed(2),
+    "p99 ms": (percentile(latencies, 99) ?? Number.NaN).toFixed(2),
     "max ms": (latencies.at(-1) ?? 0).toFixed(2),
   };
 }

@@ -1,14 +1,15 @@
 import type { Logger } from "@weather/log";
 import { Elysia } from "elysia";
-import type { BrokerPublisher } from "./brokers/types.ts";
+import type { BrokerName, BrokerPublisher } from "./brokers/types.ts";
+import type { ApiConfig } from "./config.ts";
 import { ApiError, InternalError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 import { docsController } from "./http/docs.ts";
 import { healthController } from "./http/health.ts";
 import { metricsController } from "./http/metrics.ts";
 import { ingestController } from "./ingest/controller.ts";
 import { Ingest } from "./ingest/ingest.ts";
-import type { PartialPublishRepair } from "./ingest/repair.ts";
-import type { Lifecycle } from "./lifecycle.ts";
+import { createRepair, type PartialPublishRepair } from "./ingest/repair.ts";
+import { createLifecycle, type Lifecycle } from "./lifecycle.ts";
 import type { ApiMetrics } from "./observability/metrics.ts";
 
 export interface AppOptions {
@@ -19,11 +20,11 @@ export interface AppOptions {
   metrics: ApiMetrics;
   logger: Logger;
   lifecycle: Lifecycle;
-  publishTimeoutMs: number;
-  retryAfterSeconds: number;
-  bodyMaxBytes: number;
-  batchBodyMaxBytes: number;
-  batchMaxMessages: number;
+  /** The request path's settings, as loaded (api/src/config.ts). */
+  settings: Pick<
+    ApiConfig,
+    "PUBLISH_TIMEOUT_MS" | "RETRY_AFTER_SECONDS" | "BODY_MAX_BYTES" | "BATCH_BODY_MAX_BYTES" | "BATCH_MAX_MESSAGES"
+  >;
 }
 
 const UNMATCHED_ROUTE = "unmatched";
@@ -39,12 +40,12 @@ function errorResponse(error: unknown, logger: Logger): Response {
 
 /** Builds the API without opening a port: tests call `app.handle(request)`. */
 export function createApp(options: AppOptions) {
-  const { metrics, logger, lifecycle } = options;
+  const { metrics, logger, lifecycle, settings } = options;
   const ingest = new Ingest({
     rabbitmq: options.rabbitmq,
     kafka: options.kafka,
-    publishTimeoutMs: options.publishTimeoutMs,
-    retryAfterSeconds: options.retryAfterSeconds,
+    publishTimeoutMs: settings.PUBLISH_TIMEOUT_MS,
+    retryAfterSeconds: settings.RETRY_AFTER_SECONDS,
     repair: options.repair,
     metrics,
     logger,
@@ -84,10 +85,10 @@ export function createApp(options: AppOptions) {
       ingestController({
         ingest,
         lifecycle,
-        bodyMaxBytes: options.bodyMaxBytes,
-        batchBodyMaxBytes: options.batchBodyMaxBytes,
-        batchMaxMessages: options.batchMaxMessages,
-        retryAfterSeconds: options.retryAfterSeconds,
+        bodyMaxBytes: settings.BODY_MAX_BYTES,
+        batchBodyMaxBytes: settings.BATCH_BODY_MAX_BYTES,
+        batchMaxMessages: settings.BATCH_MAX_MESSAGES,
+        retryAfterSeconds: settings.RETRY_AFTER_SECONDS,
       }),
     );
   return app;
@@ -117,4 +118,21 @@ export function fetchHandler(app: App): (request: Request) => Response | Promise
     request.url.startsWith("/")
       ? app.handle(new Request(`http://localhost${request.url}`, request))
       : app.handle(request);
+}
+
+/**
+ * The whole request side of one API process, from its settings and its two brokers: the app, its
+ * lifecycle (readiness, draining) and the repair of partial publishes. The server, the benchmark's
+ * stubbed server and the tests assemble it the same way.
+ */
+export function assembleApi(
+  config: ApiConfig,
+  brokers: Record<BrokerName, BrokerPublisher>,
+  logger: Logger,
+  metrics: ApiMetrics,
+) {
+  const lifecycle = createLifecycle();
+  const repair = createRepair(brokers, config, metrics, logger);
+  const app = createApp({ ...brokers, repair, metrics, logger, lifecycle, settings: config });
+  return { app, lifecycle, repair };
 }

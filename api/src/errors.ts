@@ -20,78 +20,69 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
  * request again can succeed.
  */
 export abstract class ApiError extends Error {
-  abstract readonly status: number;
-  abstract readonly code: ErrorCode;
-  abstract readonly retriable: boolean;
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: ErrorCode,
+    readonly retriable: boolean,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
   /** Extra response headers (e.g. Retry-After). */
   headers(): Record<string, string> {
     return {};
   }
+  /** Fields of the body beyond error, message and retriable. */
+  protected extra(): Record<string, unknown> {
+    return {};
+  }
   body(): Record<string, unknown> {
-    return { error: this.code, message: this.message, retriable: this.retriable };
+    return { error: this.code, message: this.message, retriable: this.retriable, ...this.extra() };
   }
 }
 
 export class ValidationError extends ApiError {
-  override readonly name = "ValidationError";
-  readonly status = 400;
-  readonly code = "validation";
-  readonly retriable = false;
   constructor(readonly details: (FieldError & { index?: number })[]) {
-    super(
-      `Invalid message: ${details
-        .slice(0, 3)
-        .map((d) => `${d.index === undefined ? "" : `[${d.index}]`}${d.field} ${d.rule}`)
-        .join("; ")}`,
-    );
+    const named = details.slice(0, 3).map((d) => `${d.index === undefined ? "" : `[${d.index}]`}${d.field} ${d.rule}`);
+    super(`Invalid message: ${named.join("; ")}`, 400, "validation", false);
   }
-  override body(): Record<string, unknown> {
-    return { error: this.code, message: this.message, retriable: this.retriable, details: this.details };
+  protected override extra() {
+    return { details: this.details };
   }
 }
 
 export class MalformedJsonError extends ApiError {
-  override readonly name = "MalformedJsonError";
-  readonly status = 400;
-  readonly code = "malformed_json";
-  readonly retriable = false;
+  constructor(message: string) {
+    super(message, 400, "malformed_json", false);
+  }
 }
 
 export class PayloadTooLargeError extends ApiError {
-  override readonly name = "PayloadTooLargeError";
-  readonly status = 413;
-  readonly code = "payload_too_large";
-  readonly retriable = false;
   constructor(readonly limitBytes: number) {
-    super(`Request body exceeds ${limitBytes} bytes`);
+    super(`Request body exceeds ${limitBytes} bytes`, 413, "payload_too_large", false);
   }
 }
 
 export class UnsupportedMediaTypeError extends ApiError {
-  override readonly name = "UnsupportedMediaTypeError";
-  readonly status = 415;
-  readonly code = "unsupported_media_type";
-  readonly retriable = false;
+  constructor(message: string) {
+    super(message, 415, "unsupported_media_type", false);
+  }
 }
 
 export class NotFoundError extends ApiError {
-  override readonly name = "NotFoundError";
-  readonly status = 404;
-  readonly code = "not_found";
-  readonly retriable = false;
+  constructor(message: string) {
+    super(message, 404, "not_found", false);
+  }
 }
 
 /** The path exists, the method does not: the answer names the methods that do. */
 export class MethodNotAllowedError extends ApiError {
-  override readonly name = "MethodNotAllowedError";
-  readonly status = 405;
-  readonly code = "method_not_allowed";
-  readonly retriable = false;
   constructor(
     method: string,
     readonly allowed: readonly string[],
   ) {
-    super(`Method ${method} is not allowed here; allowed: ${allowed.join(", ")}`);
+    super(`Method ${method} is not allowed here; allowed: ${allowed.join(", ")}`, 405, "method_not_allowed", false);
   }
   override headers(): Record<string, string> {
     return { allow: this.allowed.join(", ") };
@@ -100,55 +91,45 @@ export class MethodNotAllowedError extends ApiError {
 
 /** An error no route expected: logged with its stack, answered without details. */
 export class InternalError extends ApiError {
-  override readonly name = "InternalError";
-  readonly status = 500;
-  readonly code = "internal";
-  readonly retriable = true;
   constructor() {
-    super("Internal error");
+    super("Internal error", 500, "internal", true);
+  }
+}
+
+/** A 503: come back after Retry-After seconds. */
+abstract class RetryLaterError extends ApiError {
+  constructor(
+    message: string,
+    code: ErrorCode,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message, 503, code, true);
+  }
+  override headers(): Record<string, string> {
+    return { "retry-after": String(this.retryAfterSeconds) };
   }
 }
 
 /** A broker is down, refused the message or did not confirm it in time. */
-export class BrokerUnavailableError extends ApiError {
-  override readonly name = "BrokerUnavailableError";
-  readonly status = 503;
-  readonly code = "broker_unavailable";
-  readonly retriable = true;
+export class BrokerUnavailableError extends RetryLaterError {
   constructor(
     message: string,
-    readonly retryAfterSeconds: number,
+    retryAfterSeconds: number,
     readonly ids: string[] = [],
     /** Brokers that had confirmed when the answer was given; the API publishes to the others by itself. */
     readonly confirmedBy: ("rabbitmq" | "kafka")[] = [],
   ) {
-    super(message);
-  }
-  override headers(): Record<string, string> {
-    return { "retry-after": String(this.retryAfterSeconds) };
+    super(message, "broker_unavailable", retryAfterSeconds);
   }
   /** The ids let a client retry with the same ids, which downstream counts once. */
-  override body(): Record<string, unknown> {
-    return {
-      error: this.code,
-      message: this.message,
-      retriable: this.retriable,
-      ids: this.ids,
-      confirmedBy: this.confirmedBy,
-    };
+  protected override extra() {
+    return { ids: this.ids, confirmedBy: this.confirmedBy };
   }
 }
 
 /** The API is draining for shutdown: new messages go to another replica. */
-export class ShuttingDownError extends ApiError {
-  override readonly name = "ShuttingDownError";
-  readonly status = 503;
-  readonly code = "shutting_down";
-  readonly retriable = true;
-  constructor(readonly retryAfterSeconds: number) {
-    super("The API is shutting down");
-  }
-  override headers(): Record<string, string> {
-    return { "retry-after": String(this.retryAfterSeconds) };
+export class ShuttingDownError extends RetryLaterError {
+  constructor(retryAfterSeconds: number) {
+    super("The API is shutting down", "shutting_down", retryAfterSeconds);
   }
 }

@@ -1,10 +1,9 @@
-import { settleWithin } from "@weather/async";
+import { settleWithin, sleep } from "@weather/async";
 import type { Logger } from "@weather/log";
-import { createApp, fetchHandler } from "./app.ts";
+import { assembleApi, fetchHandler } from "./app.ts";
 import { BROKER_CLOSE_TIMEOUT_MS, createBrokers } from "./brokers/index.ts";
+import type { BrokerName, BrokerPublisher } from "./brokers/types.ts";
 import type { ApiConfig } from "./config.ts";
-import { createRepair } from "./ingest/repair.ts";
-import { createLifecycle } from "./lifecycle.ts";
 import { ApiMetrics } from "./observability/metrics.ts";
 
 export interface RunningApi {
@@ -32,27 +31,16 @@ export function shutdownBudgetMs(config: Pick<ApiConfig, "SHUTDOWN_DELAY_MS" | "
   return config.SHUTDOWN_DELAY_MS + config.SHUTDOWN_GRACE_MS + BROKER_CLOSE_BUDGET_MS + EXIT_MARGIN_MS;
 }
 
-/** Starts brokers and the HTTP listener from a parsed config (used by main.ts and the integration tests). */
-export function startApi(config: ApiConfig, logger: Logger): RunningApi {
+/**
+ * Starts brokers and the HTTP listener from a parsed config (main.ts). `brokers` replaces the real
+ * publishers (the API benchmark's in-process stubs measure everything but the brokers).
+ */
+export function startApi(config: ApiConfig, logger: Logger, brokers?: Record<BrokerName, BrokerPublisher>): RunningApi {
   const metrics = new ApiMetrics({ defaultMetrics: true });
-  const lifecycle = createLifecycle();
-  const { rabbitmq, kafka } = createBrokers(config, logger, metrics);
+  const { rabbitmq, kafka } = brokers ?? createBrokers(config, logger, metrics);
   rabbitmq.start();
   kafka.start();
-  const repair = createRepair({ rabbitmq, kafka }, config, metrics, logger);
-  const app = createApp({
-    rabbitmq,
-    kafka,
-    repair,
-    metrics,
-    logger,
-    lifecycle,
-    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-    retryAfterSeconds: config.RETRY_AFTER_SECONDS,
-    bodyMaxBytes: config.BODY_MAX_BYTES,
-    batchBodyMaxBytes: config.BATCH_BODY_MAX_BYTES,
-    batchMaxMessages: config.BATCH_MAX_MESSAGES,
-  });
+  const { app, lifecycle, repair } = assembleApi(config, { rabbitmq, kafka }, logger, metrics);
   const server = Bun.serve({
     port: config.API_PORT,
     hostname: config.API_HOST,
@@ -69,7 +57,7 @@ export function startApi(config: ApiConfig, logger: Logger): RunningApi {
   const shutdown = async () => {
     // Readiness turns false; requests are still served until load balancers have stopped sending them.
     lifecycle.shuttingDown = true;
-    if (config.SHUTDOWN_DELAY_MS > 0) await Bun.sleep(config.SHUTDOWN_DELAY_MS);
+    if (config.SHUTDOWN_DELAY_MS > 0) await sleep(config.SHUTDOWN_DELAY_MS);
     // Stop listening; requests already received run to completion (their publishes included).
     lifecycle.draining = true;
     const graceEnds = performance.now() + config.SHUTDOWN_GRACE_MS;

@@ -12,8 +12,8 @@ try {
   process.exit(2);
 }
 
-const log = createLogger(config.LOG_LEVEL, { service: `${config.CONSUMER_SOURCE}-consumer`, pid: process.pid });
-const service = new ConsumerService(config, log);
+const logger = createLogger(config.LOG_LEVEL, { service: `${config.CONSUMER_SOURCE}-consumer`, pid: process.pid });
+const service = new ConsumerService(config, logger);
 /** The drain gets SHUTDOWN_TIMEOUT_MS; closing connections afterwards gets this much more, whatever hangs. */
 const HARD_EXIT_MS = config.SHUTDOWN_TIMEOUT_MS + 1500;
 
@@ -21,7 +21,7 @@ let exiting = false;
 async function shutdown(code: number, why: string): Promise<void> {
   if (exiting) return;
   exiting = true;
-  log.info("shutting down", { why });
+  logger.info("shutting down", { why });
   setTimeout(() => process.exit(code === 0 ? 1 : code), HARD_EXIT_MS).unref();
   await service.close();
   process.exit(code);
@@ -32,10 +32,10 @@ process.on("SIGINT", () => void shutdown(0, "SIGINT"));
 
 service
   .start((error) => {
-    log.error("fatal", { error });
+    logger.error("fatal", { error });
     void shutdown(1, error.message);
   })
   .catch((error: unknown) => {
-    log.error("start-up failed", { error });
+    logger.error("start-up failed", { error });
     void shutdown(1, "start-up failed");
   });

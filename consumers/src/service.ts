@@ -1,10 +1,11 @@
 import type { BackoffOptions } from "@weather/async";
 import type { Logger } from "@weather/log";
+import type { Readiness } from "@weather/schema";
 import { Elysia } from "elysia";
 import type { ResolvedConsumerConfig } from "./config.ts";
 import { SourceConnection } from "./core/connection.ts";
 import { CountingPipeline } from "./core/pipeline.ts";
-import { type HealthDeps, healthController, type Readiness } from "./http/health.ts";
+import { type HealthDeps, healthController } from "./http/health.ts";
 import { ConsumerMetrics } from "./metrics.ts";
 import { KafkaSource } from "./sources/kafka.ts";
 import { RabbitSource } from "./sources/rabbitmq.ts";
@@ -60,10 +61,11 @@ export class ConsumerService {
   #started = false;
   #closing: Promise<void> | undefined;
 
-  constructor(
-    private readonly config: ResolvedConsumerConfig,
-    private readonly log: Logger,
-  ) {
+  readonly #config: ResolvedConsumerConfig;
+  readonly #logger: Logger;
+  constructor(config: ResolvedConsumerConfig, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
     const backoff: BackoffOptions = { initialMs: config.RETRY_BACKOFF_MS, maxMs: config.RETRY_MAX_BACKOFF_MS };
     this.metrics = new ConsumerMetrics(config.pipeline);
     this.store = new CountStore(config.STORE_URL, {
@@ -80,24 +82,26 @@ export class ConsumerService {
       batchMaxWaitMs: config.BATCH_MAX_WAIT_MS,
       retry: backoff,
     };
-    this.pipeline = new CountingPipeline(this.source, this.store, this.metrics, pipelineOptions, log);
-    this.connection = new SourceConnection(this.source, this.pipeline.accept, backoff, this.metrics, log);
+    this.pipeline = new CountingPipeline(this.source, this.store, this.metrics, pipelineOptions, logger);
+    this.connection = new SourceConnection(this.source, this.pipeline.accept, backoff, this.metrics, logger);
     this.http = createHttp({ readiness: () => this.readiness(), registry: this.metrics.registry });
   }
 
-  /** Ready: started, not shutting down, broker and store connected, and store writes going through. */
+  /**
+   * Ready: started, not shutting down, broker and store connected, and the last store write (or
+   * dead-letter publish) went through; a step being retried shows as that dependency "failing".
+   */
   readiness(): Readiness {
     const shuttingDown = this.#closing !== undefined;
-    const broker = this.config.CONSUMER_SOURCE;
-    const store = this.config.pipeline === "rabbitmq-valkey" ? "valkey" : "redis";
-    const dependencies = {
-      [broker]: this.source.ready ? "up" : "down",
-      [store]: this.store.ready ? "up" : "down",
-    } as const;
     const stalled = this.pipeline.stalled;
+    const state = (connected: boolean) => (!connected ? "down" : stalled ? "failing" : "up");
+    const dependencies = {
+      [this.#config.CONSUMER_SOURCE]: this.source.ready ? "up" : "down",
+      [this.#config.pipeline === "rabbitmq-valkey" ? "valkey" : "redis"]: state(this.store.ready),
+    } as const;
     const ready = this.#started && !shuttingDown && this.source.ready && this.store.ready && !stalled;
     this.metrics.ready.set(ready ? 1 : 0);
-    return { ready, shuttingDown, dependencies, stalled };
+    return { ready, shuttingDown, dependencies };
   }
 
   get ready(): boolean {
@@ -109,24 +113,24 @@ export class ConsumerService {
    * or store that is down only delays readiness; `onFatal` reports what retrying cannot fix.
    */
   async start(onFatal: (error: Error) => void): Promise<void> {
-    this.http.listen({ port: this.config.HTTP_PORT, hostname: this.config.HTTP_HOST });
+    this.http.listen({ port: this.#config.HTTP_PORT, hostname: this.#config.HTTP_HOST });
     this.store.connect();
     const policy = await this.store.maxmemoryPolicy();
     if (policy !== undefined && policy !== "noeviction") {
-      this.log.warn("store maxmemory-policy is not noeviction: dedup keys or counters may be evicted", { policy });
+      this.#logger.warn("store maxmemory-policy is not noeviction: dedup keys or counters may be evicted", { policy });
     }
     this.pipeline.start(onFatal);
     this.#backlogTimer = setInterval(() => {
       void this.#refreshBacklog();
       this.readiness(); // keeps the consumer_ready gauge current between /readyz probes
-    }, this.config.BACKLOG_POLL_MS);
+    }, this.#config.BACKLOG_POLL_MS);
     await this.connection.start(onFatal);
     this.#started = true;
     void this.#refreshBacklog();
-    this.log.info("consuming", {
-      port: this.config.HTTP_PORT,
-      batchMaxSize: this.config.BATCH_MAX_SIZE,
-      batchMaxWaitMs: this.config.BATCH_MAX_WAIT_MS,
+    this.#logger.info("consuming", {
+      port: this.#config.HTTP_PORT,
+      batchMaxSize: this.#config.BATCH_MAX_SIZE,
+      batchMaxWaitMs: this.#config.BATCH_MAX_WAIT_MS,
     });
   }
 
@@ -135,7 +139,7 @@ export class ConsumerService {
       const backlog = await this.source.backlog();
       if (backlog !== undefined) this.metrics.backlog.set(backlog);
     } catch (error) {
-      this.log.debug("backlog unavailable", { error });
+      this.#logger.debug("backlog unavailable", { error });
     }
   }
 
@@ -149,7 +153,7 @@ export class ConsumerService {
       this.metrics.ready.set(0);
       const steps: [string, () => Promise<unknown> | unknown][] = [
         ["stop fetching", () => this.connection.stop()],
-        ["drain", () => this.pipeline.drain(this.config.SHUTDOWN_TIMEOUT_MS)],
+        ["drain", () => this.pipeline.drain(this.#config.SHUTDOWN_TIMEOUT_MS)],
         ["source", () => this.connection.close()],
         ["store", () => this.store.close()],
         ["http", () => this.http.stop(true)],
@@ -158,10 +162,10 @@ export class ConsumerService {
         try {
           await step();
         } catch (error) {
-          this.log.warn(`closing: ${name} failed`, { error });
+          this.#logger.warn(`closing: ${name} failed`, { error });
         }
       }
-      this.log.info("closed");
+      this.#logger.info("closed");
     })();
     return this.#closing;
   }

@@ -7,9 +7,11 @@
  * settings (.env.example / .env): API_PORT, VALKEY_URL, REDIS_URL, ...
  */
 
+import { sleep, waitFor } from "@weather/async";
 import { loadStackConfig } from "@weather/config";
 import { readSnapshot, type StoreSnapshot } from "@weather/store";
 import Valkey from "iovalkey";
+import { BrokerAdmin } from "../../bench/src/brokers.ts";
 import { sendMessages } from "./load.ts";
 import { delta, type PipelineRun, renderTable } from "./report.ts";
 import { portOpen, run } from "./stack.ts";
@@ -63,17 +65,28 @@ try {
         if (drained.redis === undefined && latest.redis.total - before.redis.total >= accepted) drained.redis = now;
       }
       show();
-      await Bun.sleep(50);
+      await sleep(50);
     }
   })();
   const load = await sendMessages(apiUrl, MESSAGES, CONCURRENCY, (result, count) => {
     accepted = result.accepted;
     sent = count;
   });
-  const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-  while ((drained.valkey === undefined || drained.redis === undefined) && performance.now() < deadline)
-    await Bun.sleep(50);
-  await Bun.sleep(300); // one more look: anything counted twice would show now
+  await waitFor("both pipelines caught up", () => drained.valkey !== undefined && drained.redis !== undefined, {
+    timeoutMs: DRAIN_TIMEOUT_MS,
+    intervalMs: 50,
+  }).catch(() => {}); // the table then shows what is missing
+  // The counts are final once neither broker holds anything for the consumers: the queue is empty
+  // and the Kafka group has committed everything (a delivery still unacknowledged was counted,
+  // and its redelivery would be recognised, not counted again).
+  const admin = new BrokerAdmin(stack.RABBITMQ_URL, stack.KAFKA_BROKERS);
+  await waitFor(
+    "both brokers drained",
+    async () =>
+      (await admin.queueDepth(stack.RABBITMQ_QUEUE)) === 0 &&
+      (await admin.groupLag(stack.KAFKA_TOPIC, "kafka-consumer")) === 0,
+    { timeoutMs: DRAIN_TIMEOUT_MS, intervalMs: 200 },
+  ).catch(() => {});
   watching = false;
   await watcher;
   if (!interactive) show(true);

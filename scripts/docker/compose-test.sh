@@ -16,16 +16,14 @@
 # Redis +4, Grafana +5, Locust +6, all on 127.0.0.1), COMPOSE_TEST_MESSAGES (2000).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=../lib/env.sh
-source "$ROOT/scripts/lib/env.sh"
-STATE_DIR=${STATE_DIR:-$ROOT/.state}
+LOG_PREFIX=compose-test
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 BUN=${BUN:-$ROOT/.tools/bun/node_modules/.bin/bun}
 PROJECT=${COMPOSE_TEST_PROJECT:-weather-tweets-test}
 PORT_BASE=${COMPOSE_TEST_PORT_BASE:-13000}
 WAIT_TIMEOUT_S=${COMPOSE_TEST_WAIT_TIMEOUT_S:-420}
 
-log() { printf '[compose-test] %s\n' "$*" >&2; }
 STEP_STARTED=$SECONDS
 step_done() {
   log "$1: $((SECONDS - STEP_STARTED))s"

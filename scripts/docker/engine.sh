@@ -11,16 +11,13 @@
 # which refuses compose.yaml (`name:`, `--wait`).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=../lib/env.sh
-source "$ROOT/scripts/lib/env.sh"
-STATE_DIR=${STATE_DIR:-$ROOT/.state}
+LOG_PREFIX=docker
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 DOCKER_STATE="$STATE_DIR/docker"
 PLUGIN_CONFIG="$ROOT/.tools/docker"
 ENGINE_TIMEOUT_S=${ENGINE_TIMEOUT_S:-120}
 
-log() { printf '[docker] %s\n' "$*" >&2; }
-die() { printf '[docker] error: %s\n' "$*" >&2; exit 1; }
 
 engine_answers() { docker info >/dev/null 2>&1; }
 

@@ -9,10 +9,9 @@
 # so an image built once is reused by every later run (from any clone) until an input changes.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=../lib/env.sh
-source "$ROOT/scripts/lib/env.sh"
-STATE_DIR=${STATE_DIR:-$ROOT/.state}
+LOG_PREFIX=images
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 STANDINS="$ROOT/scripts/docker/standins"
 CONTEXTS="$STATE_DIR/docker/context"
 PULL_TIMEOUT_S=${PULL_TIMEOUT_S:-180}
@@ -20,8 +19,6 @@ STANDIN_REPO=weather-tweets-standin
 STANDIN_LABEL=io.weather-tweets.standin
 KEY_LABEL=io.weather-tweets.standin.key
 
-log() { printf '[images] %s\n' "$*" >&2; }
-die() { printf '[images] error: %s\n' "$*" >&2; exit 1; }
 
 # The image compose.yaml gives a service (services are indented two spaces, keys four).
 compose_image() {
@@ -84,7 +81,8 @@ build_standin() {
   local build_args=("$@")
   ensure_base
   local key tag
-  key=$(inputs_key "$STANDINS/$folder" "$BASE_IMAGE" "$official" "${build_args[@]}" "${EXTRA_KEYS[@]}")
+  key=$(inputs_key "$STANDINS/$folder" "$BASE_IMAGE" "$official" "${build_args[@]}" "${EXTRA_KEYS[@]}" \
+    "$(sha256sum "$STANDINS/install-packages.sh")")
   tag="$STANDIN_REPO/$name:$key"
   if image_exists "$tag"; then
     log "$official: reusing stand-in $tag"
@@ -94,10 +92,12 @@ build_standin() {
   local context="$CONTEXTS/$name"
   rm -rf "$context"
   mkdir -p "$context"
-  cp -a "$STANDINS/$folder/." "$context/"
+  cp -a "$STANDINS/$folder/." "$STANDINS/install-packages.sh" "$context/"
   local extra
   for extra in "${EXTRA_FILES[@]}"; do cp -a "$extra" "$context/"; done
-  local args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "STANDIN_FOR=$official")
+  # Labelled here, the same way for every stand-in: what it stands in for, and that it is not the official image.
+  local args=(--build-arg "BASE_IMAGE=$BASE_IMAGE" --label "$STANDIN_LABEL=$official"
+    --label "org.opencontainers.image.description=Local stand-in for $official (scripts/docker/standins/$folder, Debian 13), not the official image")
   for extra in "${build_args[@]}"; do args+=(--build-arg "$extra"); done
   log "$official: building stand-in $tag (log: $STATE_DIR/docker/build-$name.log)"
   local started=$SECONDS

@@ -14,10 +14,9 @@
 # (/proc, /dev, /sys, the project folder at its own path) vanish with the last process inside.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-# shellcheck source=../lib/env.sh
-source "$ROOT/scripts/lib/env.sh"
-STATE_DIR=${STATE_DIR:-$ROOT/.state}
+LOG_PREFIX=trixie
+# shellcheck source=../lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 TRIXIE_DIR=${TRIXIE_DIR:-$ROOT/.tools/trixie}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
@@ -25,8 +24,6 @@ SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 PACKAGES=(rabbitmq-server valkey-server redis-server prometheus docker-compose)
 SERVER_PACKAGES=(rabbitmq-server erlang-base valkey-server redis-server prometheus docker-compose)
 
-log() { printf '[trixie] %s\n' "$*" >&2; }
-die() { printf '[trixie] error: %s\n' "$*" >&2; exit 1; }
 
 # The inputs each layer is built from: a changed input rebuilds that layer.
 base_key() { printf 'minbase trixie %s\n' "$MIRROR" | sha256sum | cut -c1-16; }

@@ -5,7 +5,9 @@
  * store, with no tolerance. scripts/docker/compose-test.sh starts the stack (`up --wait`) before
  * and removes it (`down -v`) after.
  */
+
 import { afterAll, describe, expect, test } from "bun:test";
+import { waitFor } from "@weather/async";
 import { readSnapshot, type StoreSnapshot } from "@weather/store";
 import Valkey from "iovalkey";
 import {
@@ -18,7 +20,6 @@ import {
   PROMETHEUS_URL,
   REDIS_URL,
   VALKEY_URL,
-  waitFor,
 } from "./stack.ts";
 
 const MESSAGES = Number(process.env.COMPOSE_TEST_MESSAGES ?? 2000);
@@ -152,12 +153,10 @@ describe("compose.yaml, as users run it", () => {
 
     // The restart policy (unless-stopped) brings each one back, and it becomes ready again.
     for (const { id, before } of crashed) {
-      await waitFor(
-        `container ${id} restarted and healthy`,
-        () => restarted(id, before),
-        RESTART_TIMEOUT_MS,
-        () => JSON.stringify(inspect(id)),
-      );
+      await waitFor(`container ${id} restarted and healthy`, () => restarted(id, before), {
+        timeoutMs: RESTART_TIMEOUT_MS,
+        describe: () => JSON.stringify(inspect(id)),
+      });
     }
 
     // Every message counted: the totals reach MESSAGES, then both backlogs are empty, so nothing
@@ -168,18 +167,16 @@ describe("compose.yaml, as users run it", () => {
         const [v, r] = await Promise.all([readSnapshot(valkey), readSnapshot(redis)]);
         return v.total >= MESSAGES && r.total >= MESSAGES ? true : undefined;
       },
-      DRAIN_TIMEOUT_MS,
-      snapshots,
-      500,
+      { timeoutMs: DRAIN_TIMEOUT_MS, describe: snapshots, intervalMs: 500 },
     );
-    await waitFor("an empty RabbitMQ queue", () => (rabbitmqBacklog() === 0 ? true : undefined), DRAIN_TIMEOUT_MS);
-    await waitFor(
-      "Kafka lag 0",
-      () => (kafkaLag() === 0 ? true : undefined),
-      DRAIN_TIMEOUT_MS,
-      () => "",
-      1000,
-    );
+    await waitFor("an empty RabbitMQ queue", () => (rabbitmqBacklog() === 0 ? true : undefined), {
+      timeoutMs: DRAIN_TIMEOUT_MS,
+    });
+    await waitFor("Kafka lag 0", () => (kafkaLag() === 0 ? true : undefined), {
+      timeoutMs: DRAIN_TIMEOUT_MS,
+      describe: () => "",
+      intervalMs: 1000,
+    });
 
     const [inValkey, inRedis] = (await Promise.all([readSnapshot(valkey), readSnapshot(redis)])) as [
       StoreSnapshot,
@@ -207,17 +204,17 @@ describe("compose.yaml, as users run it", () => {
         const up = await promQuery('up{job=~"api|rabbitmq-consumer|kafka-consumer"}');
         return up.length === expected && up.every((value) => value === 1) ? true : undefined;
       },
-      60_000,
-      async () => `up: ${JSON.stringify(await promQuery("up"))}`,
-      1000,
+      { timeoutMs: 60_000, describe: async () => `up: ${JSON.stringify(await promQuery("up"))}`, intervalMs: 1000 },
     );
     // The API was never restarted, so its counter is the whole run's: every message accepted.
     await waitFor(
       `api_messages_accepted_total = ${MESSAGES}`,
       async () => ((await promQuery("sum(api_messages_accepted_total)"))[0] === MESSAGES ? true : undefined),
-      60_000,
-      async () => JSON.stringify(await promQuery("sum(api_messages_accepted_total)")),
-      1000,
+      {
+        timeoutMs: 60_000,
+        describe: async () => JSON.stringify(await promQuery("sum(api_messages_accepted_total)")),
+        intervalMs: 1000,
+      },
     );
   });
 });

@@ -82,21 +82,3 @@ export function crash(id: string): ContainerState {
   process.kill(before.pid, "SIGKILL");
   return before;
 }
-
-/** Polls CONDITION every INTERVAL_MS until it returns a value, or fails after TIMEOUT_MS with DESCRIBE(). */
-export async function waitFor<T>(
-  what: string,
-  condition: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  describe: () => Promise<string> | string = () => "",
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${await describe()}`);
-    await Bun.sleep(intervalMs);
-  }
-}

@@ -22,33 +22,35 @@ export interface RabbitMqOptions extends RabbitQueueSettings {
  */
 export class RabbitMqPublisher implements BrokerPublisher {
   readonly name = "rabbitmq" as const;
-  private connection: ChannelModel | undefined;
-  private channel: ConfirmChannel | undefined;
-  private blocked = false;
-  private closing = false;
-  private closed: Promise<void> | undefined;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private connecting = false;
-  private readonly publishOptions = { persistent: true, contentType: "application/json", messageId: "" };
-  private readonly backoff: Backoff;
+  #connection: ChannelModel | undefined;
+  #channel: ConfirmChannel | undefined;
+  #blocked = false;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #connecting = false;
+  readonly #publishOptions = { persistent: true, contentType: "application/json", messageId: "" };
+  readonly #backoff: Backoff;
 
-  constructor(private readonly options: RabbitMqOptions) {
-    this.backoff = new Backoff(options.reconnect);
+  readonly #options: RabbitMqOptions;
+  constructor(options: RabbitMqOptions) {
+    this.#options = options;
+    this.#backoff = new Backoff(options.reconnect);
   }
 
   start(): void {
-    void this.connect();
+    void this.#connect();
   }
 
   isUp(): boolean {
-    return this.channel !== undefined && !this.blocked;
+    return this.#channel !== undefined && !this.#blocked;
   }
 
   publish(messages: readonly OutboundMessage[]): Promise<void> {
-    const channel = this.channel;
+    const channel = this.#channel;
     if (channel === undefined) return Promise.reject(new BrokerError("rabbitmq", "not connected", true));
-    if (this.blocked) return Promise.reject(new BrokerError("rabbitmq", "connection blocked by the broker", true));
-    const { queue } = this.options;
+    if (this.#blocked) return Promise.reject(new BrokerError("rabbitmq", "connection blocked by the broker", true));
+    const { queue } = this.#options;
     return new Promise<void>((resolve, reject) => {
       let remaining = messages.length;
       let failed = false;
@@ -63,8 +65,8 @@ export class RabbitMqPublisher implements BrokerPublisher {
       };
       try {
         for (const message of messages) {
-          this.publishOptions.messageId = message.id;
-          channel.publish("", queue, message.payload, this.publishOptions, onConfirm);
+          this.#publishOptions.messageId = message.id;
+          channel.publish("", queue, message.payload, this.#publishOptions, onConfirm);
         }
       } catch (error) {
         // The channel closed between the check above and the write.
@@ -75,17 +77,18 @@ export class RabbitMqPublisher implements BrokerPublisher {
   }
 
   close(): Promise<void> {
-    this.closed ??= this.shutdown();
-    return this.closed;
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
   }
 
-  private async shutdown(): Promise<void> {
-    this.closing = true;
-    clearTimeout(this.reconnectTimer);
-    const { channel, connection } = this;
-    this.channel = undefined;
-    this.connection = undefined;
-    const { logger, closeTimeoutMs } = this.options;
+  async #shutdown(): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#reconnectTimer);
+    const channel = this.#channel;
+    const connection = this.#connection;
+    this.#channel = undefined;
+    this.#connection = undefined;
+    const { logger, closeTimeoutMs } = this.#options;
     // A connection lost just before close never answers: each step is bounded.
     if (channel && (await settleWithin(channel.waitForConfirms(), closeTimeoutMs)) === "timeout") {
       logger.warn("rabbitmq: confirms still outstanding at close");
@@ -95,66 +98,66 @@ export class RabbitMqPublisher implements BrokerPublisher {
     }
   }
 
-  private async connect(): Promise<void> {
-    if (this.closing || this.connecting) return;
-    this.connecting = true;
-    const { url, queue, logger } = this.options;
+  async #connect(): Promise<void> {
+    if (this.#closing || this.#connecting) return;
+    this.#connecting = true;
+    const { url, queue, logger } = this.#options;
     let connection: ChannelModel | undefined;
     try {
       // Confirms are awaited by HTTP requests: send each frame at once rather than wait for Nagle's delay.
       connection = await amqp.connect(url, { noDelay: true });
       connection.on("error", (error: Error) => logger.warn("rabbitmq: connection error", { error: error.message }));
-      connection.on("close", () => this.onConnectionLost(connection));
+      connection.on("close", () => this.#onConnectionLost(connection));
       connection.on("blocked", (reason: string) => {
-        this.blocked = true;
+        this.#blocked = true;
         logger.warn("rabbitmq: connection blocked", { reason });
-        this.options.onStateChange?.(false);
+        this.#options.onStateChange?.(false);
       });
       connection.on("unblocked", () => {
-        this.blocked = false;
+        this.#blocked = false;
         logger.info("rabbitmq: connection unblocked");
-        this.options.onStateChange?.(this.isUp());
+        this.#options.onStateChange?.(this.isUp());
       });
       const channel = await connection.createConfirmChannel();
       channel.on("error", (error: Error) => logger.warn("rabbitmq: channel error", { error: error.message }));
       // A channel closed by the broker (e.g. precondition failure) leaves the connection open: drop both.
       channel.on("close", () => {
-        if (this.channel === channel) void connection?.close().catch(() => {});
+        if (this.#channel === channel) void connection?.close().catch(() => {});
       });
-      await declareRabbitQueues(channel, this.options);
-      if (this.closing) {
+      await declareRabbitQueues(channel, this.#options);
+      if (this.#closing) {
         await connection.close();
         return;
       }
-      this.connection = connection;
-      this.channel = channel;
-      this.blocked = false;
-      this.backoff.reset();
-      logger.info("rabbitmq: connected", { queue, type: this.options.type });
-      this.options.onStateChange?.(true);
+      this.#connection = connection;
+      this.#channel = channel;
+      this.#blocked = false;
+      this.#backoff.reset();
+      logger.info("rabbitmq: connected", { queue, type: this.#options.type });
+      this.#options.onStateChange?.(true);
     } catch (error) {
       // A permanent failure (refused credentials, a queue of another type) needs an operator: say so louder.
       logger[isRetriable(error) ? "warn" : "error"]("rabbitmq: connect failed", { error: amqpError("connect", error) });
       await connection?.close().catch(() => {});
-      this.scheduleReconnect();
+      this.#scheduleReconnect();
     } finally {
-      this.connecting = false;
+      this.#connecting = false;
     }
   }
 
-  private onConnectionLost(connection: ChannelModel | undefined): void {
-    if (connection !== this.connection) return;
-    this.connection = undefined;
-    this.channel = undefined;
-    if (this.closing) return;
-    this.options.logger.warn("rabbitmq: connection lost, reconnecting");
-    this.options.onStateChange?.(false);
-    this.scheduleReconnect();
+  #onConnectionLost(connection: ChannelModel | undefined): void {
+    if (connection !== this.#connection) return;
+    this.#connection = undefined;
+    this.#channel = undefined;
+    if (this.#closing) return;
+    this.#options.logger.warn("rabbitmq: connection lost, reconnecting");
+    this.#options.onStateChange?.(false);
+    this.#scheduleReconnect();
   }
 
-  private scheduleReconnect(): void {
-    if (this.closing) return;
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => void this.connect(), this.backoff.next());
+  #scheduleReconnect(): void {
+    if (this.#closing) return;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => void this.#connect(), this.#backoff.next());
   }
 }

@@ -1,15 +1,8 @@
 import { Type } from "@sinclair/typebox";
+import { Readiness } from "@weather/schema";
 import { Elysia } from "elysia";
 import type { BrokerPublisher } from "../brokers/types.ts";
 import type { Lifecycle } from "../lifecycle.ts";
-
-const Readiness = Type.Object({
-  ready: Type.Boolean(),
-  shuttingDown: Type.Boolean(),
-  brokers: Type.Record(Type.String(), Type.Union([Type.Literal("up"), Type.Literal("down")]), {
-    description: "Each broker's connection.",
-  }),
-});
 
 /** /healthz: the process answers. /readyz: both brokers connected and not shutting down. */
 export function healthController(options: { lifecycle: Lifecycle; brokers: readonly BrokerPublisher[] }) {
@@ -30,10 +23,11 @@ export function healthController(options: { lifecycle: Lifecycle; brokers: reado
     .get(
       "/readyz",
       ({ set }) => {
-        const status = Object.fromEntries(brokers.map((b) => [b.name, b.isUp() ? "up" : "down"]));
+        const dependencies = Object.fromEntries(brokers.map((b) => [b.name, b.isUp() ? "up" : "down"] as const));
         const ready = !lifecycle.shuttingDown && brokers.every((b) => b.isUp());
         if (!ready) set.status = 503;
-        return { ready, shuttingDown: lifecycle.shuttingDown, brokers: status };
+        const body: Readiness = { ready, shuttingDown: lifecycle.shuttingDown, dependencies };
+        return body;
       },
       {
         detail: {

@@ -4,47 +4,46 @@
  * the overdue ones: cheaper than a setTimeout/clearTimeout pair per request.
  */
 export class DeadlineQueue<T extends { deadline: number; settled: boolean }> {
-  private entries: T[] = [];
-  private head = 0;
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly sweepEveryMs: number;
+  #entries: T[] = [];
+  #head = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #sweepEveryMs: number;
 
-  constructor(
-    timeoutMs: number,
-    private readonly onExpired: (entry: T) => void,
-  ) {
+  readonly #onExpired: (entry: T) => void;
+  constructor(timeoutMs: number, onExpired: (entry: T) => void) {
+    this.#onExpired = onExpired;
     // Precision of a tenth of the timeout, between 5 and 100 ms.
-    this.sweepEveryMs = Math.max(5, Math.min(100, Math.floor(timeoutMs / 10)));
+    this.#sweepEveryMs = Math.max(5, Math.min(100, Math.floor(timeoutMs / 10)));
   }
 
   add(entry: T): void {
-    this.entries.push(entry);
-    this.timer ??= setInterval(() => this.sweep(), this.sweepEveryMs);
+    this.#entries.push(entry);
+    this.#timer ??= setInterval(() => this.#sweep(), this.#sweepEveryMs);
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
-  private sweep(): void {
+  #sweep(): void {
     const now = performance.now();
-    const { entries } = this;
-    while (this.head < entries.length) {
-      const entry = entries[this.head] as T;
+    const entries = this.#entries;
+    while (this.#head < entries.length) {
+      const entry = entries[this.#head] as T;
       if (!entry.settled) {
         if (entry.deadline > now) break;
-        this.onExpired(entry);
+        this.#onExpired(entry);
       }
-      this.head++;
+      this.#head++;
     }
-    if (this.head === entries.length) {
-      this.entries = [];
-      this.head = 0;
+    if (this.#head === entries.length) {
+      this.#entries = [];
+      this.#head = 0;
       this.close();
-    } else if (this.head > 4096 && this.head * 2 > entries.length) {
-      this.entries = entries.slice(this.head);
-      this.head = 0;
+    } else if (this.#head > 4096 && this.#head * 2 > entries.length) {
+      this.#entries = entries.slice(this.#head);
+      this.#head = 0;
     }
   }
 }

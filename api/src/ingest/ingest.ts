@@ -42,14 +42,16 @@ class DualPublish {
  * Deadlines are checked by one shared sweep, not one timer per request.
  */
 export class Ingest {
-  private readonly deadlines: DeadlineQueue<DualPublish>;
+  readonly #deadlines: DeadlineQueue<DualPublish>;
 
-  constructor(private readonly options: IngestOptions) {
-    this.deadlines = new DeadlineQueue(options.publishTimeoutMs, (publish) => this.timeOut(publish));
+  readonly #options: IngestOptions;
+  constructor(options: IngestOptions) {
+    this.#options = options;
+    this.#deadlines = new DeadlineQueue(options.publishTimeoutMs, (publish) => this.#timeOut(publish));
   }
 
   publish(envelopes: readonly Envelope[]): Promise<void> {
-    const { rabbitmq, kafka, retryAfterSeconds } = this.options;
+    const { rabbitmq, kafka, retryAfterSeconds } = this.#options;
     const messages: OutboundMessage[] = new Array(envelopes.length);
     const ids: string[] = new Array(envelopes.length);
     for (let i = 0; i < envelopes.length; i++) {
@@ -66,65 +68,65 @@ export class Ingest {
       const publish = new DualPublish(
         ids,
         messages,
-        performance.now() + this.options.publishTimeoutMs,
+        performance.now() + this.#options.publishTimeoutMs,
         resolve,
         reject,
       );
-      this.deadlines.add(publish);
+      this.#deadlines.add(publish);
       rabbitmq.publish(messages).then(
-        () => this.onOutcome(publish, "rabbitmq", "confirmed"),
-        (error: Error) => this.onOutcome(publish, "rabbitmq", "failed", error),
+        () => this.#onOutcome(publish, "rabbitmq", "confirmed"),
+        (error: Error) => this.#onOutcome(publish, "rabbitmq", "failed", error),
       );
       kafka.publish(messages).then(
-        () => this.onOutcome(publish, "kafka", "confirmed"),
-        (error: Error) => this.onOutcome(publish, "kafka", "failed", error),
+        () => this.#onOutcome(publish, "kafka", "confirmed"),
+        (error: Error) => this.#onOutcome(publish, "kafka", "failed", error),
       );
     });
   }
 
-  private onOutcome(publish: DualPublish, broker: BrokerName, outcome: Outcome, error?: Error): void {
+  #onOutcome(publish: DualPublish, broker: BrokerName, outcome: Outcome, error?: Error): void {
     publish[broker] = outcome;
     if (outcome === "confirmed") {
-      this.options.metrics.publishSeconds[broker].observe((performance.now() - publish.startedAt) / 1000);
+      this.#options.metrics.publishSeconds[broker].observe((performance.now() - publish.startedAt) / 1000);
     } else if (error) publish.reasons.push(error.message);
     if (publish.settled) {
       // Answered 503 on its deadline; the late outcome decides whether a repair is needed.
-      this.repairIfPartial(publish);
+      this.#repairIfPartial(publish);
       return;
     }
     if (publish.rabbitmq === "confirmed" && publish.kafka === "confirmed") {
       publish.settled = true;
-      this.options.metrics.accepted.inc(publish.ids.length);
+      this.#options.metrics.accepted.inc(publish.ids.length);
       publish.resolve();
     } else if (publish.rabbitmq !== "pending" && publish.kafka !== "pending") {
-      this.fail(publish);
+      this.#fail(publish);
     }
   }
 
-  private timeOut(publish: DualPublish): void {
+  #timeOut(publish: DualPublish): void {
     if (publish.settled) return;
     for (const broker of ["rabbitmq", "kafka"] as const) {
       if (publish[broker] === "pending") {
-        publish.reasons.push(`${broker}: no confirmation within ${this.options.publishTimeoutMs} ms`);
+        publish.reasons.push(`${broker}: no confirmation within ${this.#options.publishTimeoutMs} ms`);
       }
     }
-    this.fail(publish);
+    this.#fail(publish);
   }
 
-  private fail(publish: DualPublish): void {
+  #fail(publish: DualPublish): void {
     publish.settled = true;
     const confirmedBy: BrokerName | undefined =
       publish.rabbitmq === "confirmed" ? "rabbitmq" : publish.kafka === "confirmed" ? "kafka" : undefined;
     if (confirmedBy !== undefined) {
-      this.options.metrics.partialConfirmedBy[confirmedBy].inc(publish.ids.length);
-      this.options.logger.warn("partial publish", { confirmedBy, ids: publish.ids, reasons: publish.reasons });
+      this.#options.metrics.partialConfirmedBy[confirmedBy].inc(publish.ids.length);
+      this.#options.logger.warn("partial publish", { confirmedBy, ids: publish.ids, reasons: publish.reasons });
     }
-    this.repairIfPartial(publish);
+    this.#repairIfPartial(publish);
     const confirmed = (["rabbitmq", "kafka"] as const).filter((broker) => publish[broker] === "confirmed");
     publish.reject(
       new BrokerUnavailableError(
         publish.reasons.join("; "),
-        this.options.retryAfterSeconds,
+        this.#options.retryAfterSeconds,
         [...publish.ids],
         confirmed,
       ),
@@ -132,9 +134,9 @@ export class Ingest {
   }
 
   /** One broker confirmed and the other has failed (not merely not answered yet): publish again to that one. */
-  private repairIfPartial(publish: DualPublish): void {
+  #repairIfPartial(publish: DualPublish): void {
     const { rabbitmq, kafka } = publish;
-    if (rabbitmq === "confirmed" && kafka === "failed") this.options.repair.add("kafka", publish.messages);
-    else if (kafka === "confirmed" && rabbitmq === "failed") this.options.repair.add("rabbitmq", publish.messages);
+    if (rabbitmq === "confirmed" && kafka === "failed") this.#options.repair.add("kafka", publish.messages);
+    else if (kafka === "confirmed" && rabbitmq === "failed") this.#options.repair.add("rabbitmq", publish.messages);
   }
 }

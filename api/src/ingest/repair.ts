@@ -35,7 +35,10 @@ export class PartialPublishRepair {
   readonly #running: Partial<Record<BrokerName, Promise<void>>> = {};
   #closing = false;
 
-  constructor(private readonly options: RepairOptions) {}
+  readonly #options: RepairOptions;
+  constructor(options: RepairOptions) {
+    this.#options = options;
+  }
 
   /** Messages waiting to be published again, both brokers together. */
   get size(): number {
@@ -45,11 +48,11 @@ export class PartialPublishRepair {
   /** Keeps `messages` for `broker`, which did not confirm them although the other broker did. */
   add(broker: BrokerName, messages: readonly OutboundMessage[]): void {
     const queue = this.#queues[broker];
-    const deadline = performance.now() + this.options.deadlineMs;
+    const deadline = performance.now() + this.#options.deadlineMs;
     for (const message of messages) queue.push({ message, deadline });
-    const over = this.size - this.options.maxMessages;
+    const over = this.size - this.#options.maxMessages;
     if (over > 0) this.#giveUp(broker, queue.splice(0, Math.min(over, queue.length)), "full");
-    this.options.metrics.repairQueue.set(this.size);
+    this.#options.metrics.repairQueue.set(this.size);
     this.#running[broker] ??= this.#drain(broker).finally(() => {
       delete this.#running[broker];
     });
@@ -57,8 +60,8 @@ export class PartialPublishRepair {
 
   async #drain(broker: BrokerName): Promise<void> {
     const queue = this.#queues[broker];
-    const publisher = this.options.brokers[broker];
-    const backoff = new Backoff(this.options.backoff);
+    const publisher = this.#options.brokers[broker];
+    const backoff = new Backoff(this.#options.backoff);
     while (queue.length > 0) {
       const now = performance.now();
       const expired = queue.findIndex((pending) => pending.deadline > now);
@@ -69,27 +72,27 @@ export class PartialPublishRepair {
         await sleep(backoff.next());
         continue;
       }
-      const batch = queue.slice(0, this.options.batchSize);
+      const batch = queue.slice(0, this.#options.batchSize);
       try {
         await publisher.publish(batch.map((pending) => pending.message));
         queue.splice(0, batch.length);
         backoff.reset();
-        this.options.metrics.repaired[broker].inc(batch.length);
-        this.options.logger.info("partial publish repaired", { broker, messages: batch.length });
+        this.#options.metrics.repaired[broker].inc(batch.length);
+        this.#options.logger.info("partial publish repaired", { broker, messages: batch.length });
       } catch (error) {
         if (this.#closing) break;
-        this.options.logger.warn("repairing a partial publish failed; retrying", { broker, error });
+        this.#options.logger.warn("repairing a partial publish failed; retrying", { broker, error });
         await sleep(backoff.next());
       }
-      this.options.metrics.repairQueue.set(this.size);
+      this.#options.metrics.repairQueue.set(this.size);
     }
-    this.options.metrics.repairQueue.set(this.size);
+    this.#options.metrics.repairQueue.set(this.size);
   }
 
   #giveUp(broker: BrokerName, given: Pending[], reason: "deadline" | "full" | "shutdown"): void {
     if (given.length === 0) return;
-    this.options.metrics.repairAbandoned[reason].inc(given.length);
-    this.options.logger.error("partial publish given up: in one broker only until the client retries", {
+    this.#options.metrics.repairAbandoned[reason].inc(given.length);
+    this.#options.logger.error("partial publish given up: in one broker only until the client retries", {
       broker,
       reason,
       ids: given.map((pending) => pending.message.id),
@@ -103,7 +106,7 @@ export class PartialPublishRepair {
     for (const broker of ["rabbitmq", "kafka"] as const) {
       this.#giveUp(broker, this.#queues[broker].splice(0), "shutdown");
     }
-    this.options.metrics.repairQueue.set(0);
+    this.#options.metrics.repairQueue.set(0);
     await Promise.all(Object.values(this.#running));
   }
 }

@@ -18,34 +18,34 @@ interface RequestCount {
  */
 export class ApiMetrics {
   readonly registry = new Registry();
-  private requestsInFlight = 0;
-  private readonly requestCounts = new Map<string, RequestCount>();
-  private readonly requests = new Counter({
+  #requestsInFlight = 0;
+  readonly #requestCounts = new Map<string, RequestCount>();
+  readonly #requests = new Counter({
     name: "api_http_requests_total",
     help: "HTTP requests by route, method and status.",
     labelNames: ["route", "method", "status"] as const,
     registers: [this.registry],
     collect: () => {
-      for (const entry of this.requestCounts.values()) {
+      for (const entry of this.#requestCounts.values()) {
         if (entry.count === entry.reported) continue;
-        this.requests.inc(entry.labels, entry.count - entry.reported);
+        this.#requests.inc(entry.labels, entry.count - entry.reported);
         entry.reported = entry.count;
       }
     },
   });
-  private readonly duration = new Histogram({
+  readonly #duration = new Histogram({
     name: "api_http_request_duration_seconds",
     help: "Time from request received to response written, by route.",
     labelNames: ["route"] as const,
     buckets: HTTP_BUCKETS,
     registers: [this.registry],
   });
-  private readonly inFlightGauge: Gauge = new Gauge({
+  readonly #inFlightGauge: Gauge = new Gauge({
     name: "api_http_requests_in_flight",
     help: "HTTP requests being handled.",
     registers: [this.registry],
     collect: (): void => {
-      this.inFlightGauge.set(this.requestsInFlight);
+      this.#inFlightGauge.set(this.#requestsInFlight);
     },
   });
   readonly accepted = new Counter({
@@ -53,14 +53,14 @@ export class ApiMetrics {
     help: "Messages confirmed by both brokers and answered 202.",
     registers: [this.registry],
   });
-  private readonly publishDuration = new Histogram({
+  readonly #publishDuration = new Histogram({
     name: "api_broker_publish_duration_seconds",
     help: "Time from publish to broker confirmation, per publish call.",
     labelNames: ["broker"] as const,
     buckets: HTTP_BUCKETS,
     registers: [this.registry],
   });
-  private readonly partial = new Counter({
+  readonly #partial = new Counter({
     name: "api_partial_publishes_total",
     help: "Messages confirmed by one broker but not the other (answered 503; a retry with the same id is deduplicated).",
     labelNames: ["confirmed_by"] as const,
@@ -72,26 +72,26 @@ export class ApiMetrics {
     help: "Messages confirmed by one broker only, waiting to be published again to the other.",
     registers: [this.registry],
   });
-  private readonly repairedTotal = new Counter({
+  readonly #repairedTotal = new Counter({
     name: "api_repaired_messages_total",
     help: "Messages of partial publishes published again to the broker that had missed them.",
     labelNames: ["broker"] as const,
     registers: [this.registry],
   });
-  private readonly repairAbandonedTotal = new Counter({
+  readonly #repairAbandonedTotal = new Counter({
     name: "api_repair_abandoned_messages_total",
     help: "Messages of partial publishes given up (deadline, queue full, shutdown): in one broker only.",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
-  private readonly brokerUp = new Gauge({
+  readonly #brokerUp = new Gauge({
     name: "api_broker_up",
     help: "1 while the API is connected to the broker.",
     labelNames: ["broker"] as const,
     registers: [this.registry],
   });
 
-  private readonly durationChildren = new Map<string, { observe: (value: number) => void }>();
+  readonly #durationChildren = new Map<string, { observe: (value: number) => void }>();
   readonly publishSeconds: Record<BrokerName, { observe: (value: number) => void }>;
   readonly partialConfirmedBy: Record<BrokerName, { inc: (value?: number) => void }>;
   readonly repaired: Record<BrokerName, { inc: (value?: number) => void }>;
@@ -100,45 +100,45 @@ export class ApiMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.publishSeconds = {
-      rabbitmq: this.publishDuration.labels("rabbitmq"),
-      kafka: this.publishDuration.labels("kafka"),
+      rabbitmq: this.#publishDuration.labels("rabbitmq"),
+      kafka: this.#publishDuration.labels("kafka"),
     };
-    this.partialConfirmedBy = { rabbitmq: this.partial.labels("rabbitmq"), kafka: this.partial.labels("kafka") };
-    this.repaired = { rabbitmq: this.repairedTotal.labels("rabbitmq"), kafka: this.repairedTotal.labels("kafka") };
+    this.partialConfirmedBy = { rabbitmq: this.#partial.labels("rabbitmq"), kafka: this.#partial.labels("kafka") };
+    this.repaired = { rabbitmq: this.#repairedTotal.labels("rabbitmq"), kafka: this.#repairedTotal.labels("kafka") };
     this.repairAbandoned = {
-      deadline: this.repairAbandonedTotal.labels("deadline"),
-      full: this.repairAbandonedTotal.labels("full"),
-      shutdown: this.repairAbandonedTotal.labels("shutdown"),
+      deadline: this.#repairAbandonedTotal.labels("deadline"),
+      full: this.#repairAbandonedTotal.labels("full"),
+      shutdown: this.#repairAbandonedTotal.labels("shutdown"),
     };
     for (const child of [...Object.values(this.repaired), ...Object.values(this.repairAbandoned)]) child.inc(0);
     // Present from the start, so a dashboard shows 0 rather than no data.
-    this.partial.labels("rabbitmq").inc(0);
-    this.partial.labels("kafka").inc(0);
+    this.#partial.labels("rabbitmq").inc(0);
+    this.#partial.labels("kafka").inc(0);
     this.setBrokerUp("rabbitmq", false);
     this.setBrokerUp("kafka", false);
   }
 
   setBrokerUp(broker: BrokerName, up: boolean): void {
-    this.brokerUp.labels(broker).set(up ? 1 : 0);
+    this.#brokerUp.labels(broker).set(up ? 1 : 0);
   }
 
   requestStarted(): void {
-    this.requestsInFlight++;
+    this.#requestsInFlight++;
   }
 
   requestFinished(route: string, method: string, status: number, seconds: number): void {
-    this.requestsInFlight--;
+    this.#requestsInFlight--;
     const key = `${route} ${method} ${status}`;
-    let entry = this.requestCounts.get(key);
+    let entry = this.#requestCounts.get(key);
     if (entry === undefined) {
       entry = { labels: { route, method, status: String(status) }, count: 0, reported: 0 };
-      this.requestCounts.set(key, entry);
+      this.#requestCounts.set(key, entry);
     }
     entry.count++;
-    let histogram = this.durationChildren.get(route);
+    let histogram = this.#durationChildren.get(route);
     if (histogram === undefined) {
-      histogram = this.duration.labels(route);
-      this.durationChildren.set(route, histogram);
+      histogram = this.#duration.labels(route);
+      this.#durationChildren.set(route, histogram);
     }
     histogram.observe(seconds);
   }

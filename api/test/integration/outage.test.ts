@@ -31,7 +31,7 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       expect(refused.headers.get("retry-after")).not.toBeNull();
       const ready = await app.handle(readyz());
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ ready: false, brokers: { rabbitmq: "down", kafka: "up" } });
+      expect(await ready.json()).toMatchObject({ ready: false, dependencies: { rabbitmq: "down", kafka: "up" } });
 
       proxy.start();
       await waitFor("readiness after recovery", async () => (await app.handle(readyz())).status === 200, {
@@ -76,7 +76,7 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       await waitFor("the API to notice the outage", () => !kafka.isUp(), { timeoutMs: 5000 });
       const ready = await app.handle(readyz());
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ ready: false, brokers: { rabbitmq: "up", kafka: "down" } });
+      expect(await ready.json()).toMatchObject({ ready: false, dependencies: { rabbitmq: "up", kafka: "down" } });
 
       proxy.start();
       await waitFor("readiness after recovery", async () => (await app.handle(readyz())).status === 200, {
@@ -109,7 +109,7 @@ describe.each(["platformatic", "kafkajs"] as const)("broker outage, Kafka client
       expect(((await refused.json()) as { message: string }).message).toContain("kafka");
       const ready = await app.handle(readyz());
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toMatchObject({ brokers: { rabbitmq: "up", kafka: "down" } });
+      expect(await ready.json()).toMatchObject({ dependencies: { rabbitmq: "up", kafka: "down" } });
 
       proxy.start();
       await waitFor("Kafka connected", () => kafka.isUp(), { timeoutMs: 15000 });

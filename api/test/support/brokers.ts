@@ -1,7 +1,7 @@
 import { Admin } from "@platformatic/kafka";
 import { deadLetterName } from "@weather/brokers";
 import amqp from "amqplib";
-import { kafkaBrokers, stack, uniqueName } from "../../../test/support/index.ts";
+import { kafkaBrokers, stack, uniqueName, waitFor } from "../../../test/support/index.ts";
 
 /** Removes only what a test created: its queue, its dead-letter queue and its topic. */
 export async function deleteTestResources(queue: string, topic: string): Promise<void> {
@@ -54,19 +54,22 @@ export async function readQueue(queue: string, count: number, timeoutMs = 10000)
   const messages: { content: string; messageId: string | undefined; persistent: boolean }[] = [];
   try {
     const channel = await connection.createChannel();
-    const deadline = Date.now() + timeoutMs;
-    while (messages.length < count && Date.now() < deadline) {
-      const message = await channel.get(queue, { noAck: true });
-      if (message === false) {
-        await Bun.sleep(50);
-        continue;
-      }
-      messages.push({
-        content: message.content.toString(),
-        messageId: message.properties.messageId as string | undefined,
-        persistent: message.properties.deliveryMode === 2,
-      });
-    }
+    await waitFor(
+      `${count} messages in ${queue}`,
+      async () => {
+        for (let message = await channel.get(queue, { noAck: true }); message !== false; ) {
+          messages.push({
+            content: message.content.toString(),
+            messageId: message.properties.messageId as string | undefined,
+            persistent: message.properties.deliveryMode === 2,
+          });
+          if (messages.length >= count) break;
+          message = await channel.get(queue, { noAck: true });
+        }
+        return messages.length >= count;
+      },
+      { timeoutMs, intervalMs: 50 },
+    ).catch(() => {}); // fewer than `count` is the caller's to assert
   } finally {
     await connection.close();
   }

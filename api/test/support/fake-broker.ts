@@ -6,16 +6,19 @@ export class FakeBroker implements BrokerPublisher {
   up = true;
   mode: "confirm" | "fail" | "hang" = "confirm";
   readonly received: OutboundMessage[] = [];
+  readonly #keep: boolean;
   constructor(
     readonly name: BrokerName,
-    private readonly keep = true,
-  ) {}
+    keep = true,
+  ) {
+    this.#keep = keep;
+  }
   start(): void {}
   isUp(): boolean {
     return this.up;
   }
   publish(messages: readonly OutboundMessage[]): Promise<void> {
-    if (this.keep) this.received.push(...messages);
+    if (this.#keep) this.received.push(...messages);
     if (this.mode === "fail") return Promise.reject(new BrokerError(this.name, "refused", true));
     if (this.mode === "hang") return new Promise(() => {});
     return Promise.resolve();

@@ -1,11 +1,9 @@
 import { afterAll } from "bun:test";
 import { silentLogger } from "@weather/log";
 import { uniqueName, waitFor } from "../../../test/support/index.ts";
-import { createApp } from "../../src/app.ts";
+import { assembleApi } from "../../src/app.ts";
 import { createBrokers } from "../../src/brokers/index.ts";
 import { loadApiConfig } from "../../src/config.ts";
-import { createRepair } from "../../src/ingest/repair.ts";
-import { createLifecycle } from "../../src/lifecycle.ts";
 import { ApiMetrics } from "../../src/observability/metrics.ts";
 import { deleteTestResources } from "./brokers.ts";
 
@@ -46,20 +44,12 @@ export async function realApp(
   kafka.start();
   if (options.waitUp !== false)
     await waitFor("both brokers connected", () => rabbitmq.isUp() && kafka.isUp(), { timeoutMs: 20000 });
-  const repair = createRepair({ rabbitmq, kafka }, config, metrics, silentLogger);
-  const app = createApp({
-    rabbitmq,
-    kafka,
-    repair,
+  const { app, repair } = assembleApi(
+    { ...config, RETRY_AFTER_SECONDS: 1 },
+    { rabbitmq, kafka },
+    silentLogger,
     metrics,
-    logger: silentLogger,
-    lifecycle: createLifecycle(),
-    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
-    retryAfterSeconds: 1,
-    bodyMaxBytes: config.BODY_MAX_BYTES,
-    batchBodyMaxBytes: config.BATCH_BODY_MAX_BYTES,
-    batchMaxMessages: config.BATCH_MAX_MESSAGES,
-  });
+  );
   const close = async () => {
     await repair.close(0);
     await Promise.all([rabbitmq.close(), kafka.close()]);

@@ -11,22 +11,28 @@ export type ResponseTransform = (chunk: Uint8Array) => Uint8Array[];
  * without stopping the shared broker.
  */
 export class TcpProxy {
-  private listener: TCPSocketListener<ClientData> | undefined;
-  private readonly sockets = new Set<Socket<ClientData>>();
-  private readonly upstreams = new Set<Socket<unknown>>();
+  #listener: TCPSocketListener<ClientData> | undefined;
+  readonly #sockets = new Set<Socket<ClientData>>();
+  readonly #upstreams = new Set<Socket<unknown>>();
   port: number;
 
+  readonly #target: { host: string; port: number };
+  readonly #responseTransform?: (proxyPort: number) => ResponseTransform;
   constructor(
-    private readonly target: { host: string; port: number },
+    target: { host: string; port: number },
     port = 0,
-    private readonly responseTransform?: (proxyPort: number) => ResponseTransform,
+    responseTransform?: (proxyPort: number) => ResponseTransform,
   ) {
+    this.#target = target;
+    this.#responseTransform = responseTransform;
     this.port = port;
   }
 
   /** Reserves a free port without listening (so that a client first sees a refused connection). */
   start(): this {
-    const { target, sockets, upstreams } = this;
+    const target = this.#target;
+    const sockets = this.#sockets;
+    const upstreams = this.#upstreams;
     const proxy = this;
     const listener = Bun.listen<ClientData>({
       hostname: "127.0.0.1",
@@ -34,7 +40,7 @@ export class TcpProxy {
       socket: {
         open(client) {
           client.data = { pending: [] };
-          const transform = proxy.responseTransform?.(proxy.port);
+          const transform = proxy.#responseTransform?.(proxy.port);
           sockets.add(client);
           void Bun.connect({
             hostname: target.host,
@@ -73,19 +79,19 @@ export class TcpProxy {
         },
       },
     });
-    this.listener = listener;
+    this.#listener = listener;
     this.port = listener.port;
     return this;
   }
 
   /** The outage: stop listening and drop every open connection both ways. */
   cut(): void {
-    this.listener?.stop(true);
-    this.listener = undefined;
-    for (const socket of this.sockets) socket.terminate();
-    for (const socket of this.upstreams) socket.terminate();
-    this.sockets.clear();
-    this.upstreams.clear();
+    this.#listener?.stop(true);
+    this.#listener = undefined;
+    for (const socket of this.#sockets) socket.terminate();
+    for (const socket of this.#upstreams) socket.terminate();
+    this.#sockets.clear();
+    this.#upstreams.clear();
   }
 
   stop(): void {

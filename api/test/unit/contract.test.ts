@@ -19,7 +19,9 @@ async function openapi(app: ReturnType<typeof buildTestApp>["app"]): Promise<Doc
 
 describe("OpenAPI document", () => {
   test("limits in the texts come from the configuration", async () => {
-    const { app } = buildTestApp({ bodyMaxBytes: 1000, batchBodyMaxBytes: 2048, batchMaxMessages: 7 });
+    const { app } = buildTestApp({
+      settings: { BODY_MAX_BYTES: "1000", BATCH_BODY_MAX_BYTES: "2048", BATCH_MAX_MESSAGES: "7" },
+    });
     const doc = await openapi(app);
     const process = doc.paths["/process"]?.post as Operation;
     const batch = doc.paths["/process/batch"]?.post as Operation;

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { waitFor } from "@weather/async";
 import { buildTestApp, post, validMessage } from "../support/app.ts";
 
 const get = (path: string) => new Request(`http://api.test${path}`);
@@ -15,11 +16,11 @@ describe("health, readiness and metrics", () => {
     const { app, kafka, lifecycle } = buildTestApp();
     const ready = await app.handle(get("/readyz"));
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ready: true, brokers: { rabbitmq: "up", kafka: "up" } });
+    expect(await ready.json()).toMatchObject({ ready: true, dependencies: { rabbitmq: "up", kafka: "up" } });
     kafka.up = false;
     const down = await app.handle(get("/readyz"));
     expect(down.status).toBe(503);
-    expect(await down.json()).toMatchObject({ ready: false, brokers: { kafka: "down" } });
+    expect(await down.json()).toMatchObject({ ready: false, dependencies: { kafka: "down" } });
     kafka.up = true;
     lifecycle.shuttingDown = true;
     expect((await app.handle(get("/readyz"))).status).toBe(503);
@@ -31,12 +32,15 @@ describe("health, readiness and metrics", () => {
     await app.handle(post("/process", validMessage));
     await app.handle(post("/process", { ...validMessage, weather: "?" }));
     await app.handle(post("/process/batch", [validMessage, validMessage]));
-    // onAfterResponse runs after the response is handed back.
-    await Bun.sleep(10);
+    // onAfterResponse runs after the response is handed back: wait until the last request is recorded.
+    const last = 'api_http_requests_total{route="/process/batch",method="POST",status="202"} 1';
+    const text = await waitFor("the last request recorded", async () => {
+      const body = await (await app.handle(get("/metrics"))).text();
+      return body.includes(last) ? body : undefined;
+    });
     const response = await app.handle(get("/metrics"));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/plain");
-    const text = await response.text();
     expect(text).toContain('api_http_requests_total{route="/process",method="POST",status="202"} 2');
     expect(text).toContain('api_http_requests_total{route="/process",method="POST",status="400"} 1');
     expect(text).toContain('api_http_requests_total{route="/process/batch",method="POST",status="202"} 1');

@@ -142,7 +142,7 @@ describe("POST /process", () => {
   });
 
   test("503 when a broker does not confirm within the bound", async () => {
-    const { app, rabbitmq } = buildTestApp({ publishTimeoutMs: 50 });
+    const { app, rabbitmq } = buildTestApp({ settings: { PUBLISH_TIMEOUT_MS: "50" } });
     rabbitmq.mode = "hang";
     const started = performance.now();
     const response = await app.handle(post("/process", validMessage));

@@ -9,6 +9,21 @@ import { FakeBroker } from "../support/fake-broker.ts";
 const metricOf = async (metrics: ApiMetrics, name: string) =>
   (await metrics.render()).split("\n").filter((line) => line.startsWith(name));
 
+/** A repair over in-process brokers that retries every few milliseconds. */
+function repairFor(limits: { deadlineMs: number; maxMessages: number }) {
+  const metrics = new ApiMetrics();
+  const kafka = new FakeBroker("kafka");
+  const repair = new PartialPublishRepair({
+    brokers: { rabbitmq: new FakeBroker("rabbitmq"), kafka },
+    ...limits,
+    batchSize: 10,
+    backoff: { initialMs: 5, maxMs: 10 },
+    metrics,
+    logger: silentLogger,
+  });
+  return { metrics, kafka, repair };
+}
+
 describe("partial publishes converge without the client", () => {
   test("confirmed by RabbitMQ only: 503 with the id, then published again to Kafka once it takes messages", async () => {
     const { app, rabbitmq, kafka, metrics } = buildTestApp();
@@ -38,18 +53,8 @@ describe("partial publishes converge without the client", () => {
   });
 
   test("a message not repaired before its deadline is given up and counted", async () => {
-    const metrics = new ApiMetrics();
-    const kafka = new FakeBroker("kafka");
+    const { metrics, kafka, repair } = repairFor({ deadlineMs: 30, maxMessages: 10 });
     kafka.mode = "fail";
-    const repair = new PartialPublishRepair({
-      brokers: { rabbitmq: new FakeBroker("rabbitmq"), kafka },
-      deadlineMs: 30,
-      maxMessages: 10,
-      batchSize: 10,
-      backoff: { initialMs: 5, maxMs: 10 },
-      metrics,
-      logger: silentLogger,
-    });
     repair.add("kafka", [{ id: "a", payload: Buffer.from("{}") }]);
     await waitFor("given up", () => repair.size === 0, { timeoutMs: 2000, intervalMs: 5 });
     expect(await metricOf(metrics, 'api_repair_abandoned_messages_total{reason="deadline"}')).toEqual([
@@ -58,18 +63,8 @@ describe("partial publishes converge without the client", () => {
   });
 
   test("the queue is bounded: beyond REPAIR_MAX_MESSAGES the oldest are given up", async () => {
-    const metrics = new ApiMetrics();
-    const kafka = new FakeBroker("kafka");
+    const { kafka, repair } = repairFor({ deadlineMs: 60_000, maxMessages: 3 });
     kafka.up = false;
-    const repair = new PartialPublishRepair({
-      brokers: { rabbitmq: new FakeBroker("rabbitmq"), kafka },
-      deadlineMs: 60_000,
-      maxMessages: 3,
-      batchSize: 10,
-      backoff: { initialMs: 5, maxMs: 10 },
-      metrics,
-      logger: silentLogger,
-    });
     for (const id of ["a", "b", "c", "d", "e"]) repair.add("kafka", [{ id, payload: Buffer.from(id) }]);
     expect(repair.size).toBe(3);
     kafka.up = true;

@@ -16,13 +16,24 @@ export class SourceConnection<D extends Delivery> {
   #running: Promise<void> | undefined;
   #lost: (() => void) | undefined;
 
+  readonly #source: Source<D>;
+  readonly #sink: (delivery: D) => void;
+  readonly #backoff: BackoffOptions;
+  readonly #metrics: ConsumerMetrics;
+  readonly #logger: Logger;
   constructor(
-    private readonly source: Source<D>,
-    private readonly sink: (delivery: D) => void,
-    private readonly backoff: BackoffOptions,
-    private readonly metrics: ConsumerMetrics,
-    private readonly log: Logger,
-  ) {}
+    source: Source<D>,
+    sink: (delivery: D) => void,
+    backoff: BackoffOptions,
+    metrics: ConsumerMetrics,
+    logger: Logger,
+  ) {
+    this.#source = source;
+    this.#sink = sink;
+    this.#backoff = backoff;
+    this.#metrics = metrics;
+    this.#logger = logger;
+  }
 
   /** Resolves once connected the first time; `onFatal` is called on a permanent failure. */
   start(onFatal: (error: Error) => void): Promise<void> {
@@ -32,16 +43,16 @@ export class SourceConnection<D extends Delivery> {
   }
 
   async #run(connected: () => void, onFatal: (error: Error) => void): Promise<void> {
-    const backoff = new Backoff(this.backoff);
+    const backoff = new Backoff(this.#backoff);
     let first = true;
     while (!this.#stopping) {
       const lost = new Promise<Error>((resolve) => {
         this.#lost = () => resolve(new Error("stopping"));
-        this.source
-          .open(this.sink, resolve)
+        this.#source
+          .open(this.#sink, resolve)
           .then(() => {
             backoff.reset();
-            if (!first) this.log.info("reconnected to the broker");
+            if (!first) this.#logger.info("reconnected to the broker");
             first = false;
             connected();
           })
@@ -49,17 +60,17 @@ export class SourceConnection<D extends Delivery> {
       });
       const error = await lost;
       if (this.#stopping) return;
-      await this.source.close();
+      await this.#source.close();
       if (!isRetriable(error)) {
-        this.log.error("broker failure that retrying cannot fix", { error });
+        this.#logger.error("broker failure that retrying cannot fix", { error });
         this.#stopping = true;
         onFatal(error);
         connected();
         return;
       }
       const delayMs = backoff.next();
-      this.metrics.reconnects.inc();
-      this.log.warn("broker connection lost; reconnecting", { error, delayMs, attempt: backoff.attempt });
+      this.#metrics.reconnects.inc();
+      this.#logger.warn("broker connection lost; reconnecting", { error, delayMs, attempt: backoff.attempt });
       await sleep(delayMs);
     }
   }
@@ -68,7 +79,7 @@ export class SourceConnection<D extends Delivery> {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#lost?.();
-    await this.source.stop();
+    await this.#source.stop();
   }
 
   /** Closes the connection. Safe to call twice. */
@@ -76,6 +87,6 @@ export class SourceConnection<D extends Delivery> {
     this.#stopping = true;
     this.#lost?.();
     await this.#running;
-    await this.source.close();
+    await this.#source.close();
   }
 }

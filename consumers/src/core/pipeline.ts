@@ -45,13 +45,24 @@ export class CountingPipeline<D extends Delivery> {
   /** Ids of the last batch whose acknowledgement the broker confirmed: the store forgets them as unacknowledged. */
   #settled: Buffer[] = [];
 
+  readonly #source: Settler<D>;
+  readonly #store: StoreLike;
+  readonly #metrics: ConsumerMetrics;
+  readonly #options: PipelineOptions;
+  readonly #logger: Logger;
   constructor(
-    private readonly source: Settler<D>,
-    private readonly store: StoreLike,
-    private readonly metrics: ConsumerMetrics,
-    private readonly options: PipelineOptions,
-    private readonly log: Logger,
-  ) {}
+    source: Settler<D>,
+    store: StoreLike,
+    metrics: ConsumerMetrics,
+    options: PipelineOptions,
+    logger: Logger,
+  ) {
+    this.#source = source;
+    this.#store = store;
+    this.#metrics = metrics;
+    this.#options = options;
+    this.#logger = logger;
+  }
 
   /** Starts the batch loop. `onFatal` is called once when the pipeline cannot go on (the process should exit non-zero). */
   start(onFatal: (error: Error) => void): void {
@@ -66,15 +77,15 @@ export class CountingPipeline<D extends Delivery> {
 
   /** The source's sink: one delivery, in broker order. */
   readonly accept = (delivery: D): void => {
-    this.metrics.consumed.inc();
+    this.#metrics.consumed.inc();
     const size = this.#buffer.push(delivery);
     if (size === 1) this.#oldestAt = performance.now();
-    if (this.options.batchMaxWaitMs === 0 || size >= this.options.batchMaxSize) this.#wakeUp();
+    if (this.#options.batchMaxWaitMs === 0 || size >= this.#options.batchMaxSize) this.#wakeUp();
     else if (size === 1 && this.#wake) this.#armLinger();
     // Kafka keeps fetching unless told otherwise; hold at two batches' worth (RabbitMQ is bounded by prefetch).
-    if (!this.#paused && size >= 2 * this.options.batchMaxSize) {
+    if (!this.#paused && size >= 2 * this.#options.batchMaxSize) {
       this.#paused = true;
-      this.source.pause();
+      this.#source.pause();
     }
   };
 
@@ -90,8 +101,8 @@ export class CountingPipeline<D extends Delivery> {
         await withTimeout(this.#loop ?? Promise.resolve(), timeoutMs, "draining the batches in hand");
       } catch {
         const left = this.#buffer.splice(0);
-        this.log.warn("shutdown budget spent; handing deliveries back", { deliveries: left.length });
-        if (left.length > 0) await this.source.release(left).catch(() => {});
+        this.#logger.warn("shutdown budget spent; handing deliveries back", { deliveries: left.length });
+        if (left.length > 0) await this.#source.release(left).catch(() => {});
       }
     })();
     return this.#drained;
@@ -116,15 +127,15 @@ export class CountingPipeline<D extends Delivery> {
   /** Wakes the loop when the oldest buffered delivery has waited batchMaxWaitMs. */
   #armLinger(): void {
     clearTimeout(this.#lingerTimer);
-    const left = this.options.batchMaxWaitMs - (performance.now() - this.#oldestAt);
+    const left = this.#options.batchMaxWaitMs - (performance.now() - this.#oldestAt);
     this.#lingerTimer = setTimeout(() => this.#wakeUp(), Math.max(0, left));
   }
 
   #batchDue(): boolean {
     const size = this.#buffer.length;
     if (size === 0) return false;
-    if (this.#stopping || size >= this.options.batchMaxSize || this.options.batchMaxWaitMs === 0) return true;
-    return performance.now() - this.#oldestAt >= this.options.batchMaxWaitMs;
+    if (this.#stopping || size >= this.#options.batchMaxSize || this.#options.batchMaxWaitMs === 0) return true;
+    return performance.now() - this.#oldestAt >= this.#options.batchMaxWaitMs;
   }
 
   async #run(): Promise<void> {
@@ -134,26 +145,26 @@ export class CountingPipeline<D extends Delivery> {
         await this.#nextBatchDue();
         continue;
       }
-      const batch = this.#buffer.splice(0, this.options.batchMaxSize);
+      const batch = this.#buffer.splice(0, this.#options.batchMaxSize);
       if (this.#buffer.length > 0) this.#oldestAt = performance.now();
       try {
         await this.#process(batch);
       } catch (error) {
-        await this.source.release(batch).catch(() => {});
+        await this.#source.release(batch).catch(() => {});
         const failure = error instanceof Error ? error : new Error(String(error));
         if (isRetriable(error)) {
           // Only reached while stopping: the broker redelivers the batch to another replica.
-          this.log.warn("batch handed back to the broker", { error: failure, deliveries: batch.length });
+          this.#logger.warn("batch handed back to the broker", { error: failure, deliveries: batch.length });
         } else {
-          this.log.error("batch failed; stopping", { error: failure, deliveries: batch.length });
+          this.#logger.error("batch failed; stopping", { error: failure, deliveries: batch.length });
           this.#stopping = true;
           this.#fatal?.(failure);
           return;
         }
       }
-      if (this.#paused && this.#buffer.length < this.options.batchMaxSize) {
+      if (this.#paused && this.#buffer.length < this.#options.batchMaxSize) {
         this.#paused = false;
-        this.source.resume();
+        this.#source.resume();
       }
     }
   }
@@ -163,49 +174,49 @@ export class CountingPipeline<D extends Delivery> {
     const { valid, acceptedAt, validDeliveries, bad } = classifyBatch(batch, countedAt);
     if (bad.length > 0) {
       // Before counting, so a batch is acknowledged only once its bad messages are safe in the DLQ.
-      await this.#retrying("dead-letter", () => this.source.deadLetter(bad));
+      await this.#retrying("dead-letter", () => this.#source.deadLetter(bad));
       for (const item of bad) {
-        this.metrics.deadLettered.inc({ reason: item.reason });
-        this.log.warn("message dead-lettered", { reason: item.reason, detail: item.detail });
+        this.#metrics.deadLettered.inc({ reason: item.reason });
+        this.#logger.warn("message dead-lettered", { reason: item.reason, detail: item.detail });
       }
     }
-    const guard = this.source.replayGuardKey;
+    const guard = this.#source.replayGuardKey;
     if (guard === undefined) throw new Error("a delivery before the source was connected");
     const settled = this.#settled;
-    const stopTimer = this.metrics.storeBatchDuration.startTimer();
-    const result = await this.#retrying("store", () => this.store.countBatch(valid, bad.length, guard, settled));
+    const stopTimer = this.#metrics.storeBatchDuration.startTimer();
+    const result = await this.#retrying("store", () => this.#store.countBatch(valid, bad.length, guard, settled));
     stopTimer();
     this.#settled = [];
-    this.metrics.batchSize.observe(batch.length);
-    this.metrics.counted.inc(result.counted);
-    if (result.duplicates > 0) this.metrics.duplicates.inc(result.duplicates);
+    this.#metrics.batchSize.observe(batch.length);
+    this.#metrics.counted.inc(result.counted);
+    if (result.duplicates > 0) this.#metrics.duplicates.inc(result.duplicates);
     for (let i = 0; i < acceptedAt.length; i++) {
       if (result.countedFlags[i]) {
-        this.metrics.endToEndLatency.observe(Math.max(0, countedAt - (acceptedAt[i] as number)) / 1000);
+        this.#metrics.endToEndLatency.observe(Math.max(0, countedAt - (acceptedAt[i] as number)) / 1000);
       }
     }
     try {
-      const acknowledged = new Set(await this.source.ack(batch));
+      const acknowledged = new Set(await this.#source.ack(batch));
       for (let i = 0; i < valid.length; i++) {
         if (acknowledged.has(validDeliveries[i] as D)) this.#settled.push((valid[i] as CountableMessage).id);
       }
     } catch (error) {
       // Counted already: the redelivery that follows is recognised by the store and skipped.
-      this.log.warn("acknowledging a counted batch failed; it will be redelivered and skipped", { error });
+      this.#logger.warn("acknowledging a counted batch failed; it will be redelivered and skipped", { error });
     }
   }
 
   /** Runs `step`, retrying retriable failures with backoff until it succeeds or shutdown begins. */
   async #retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
     const result = await retry(step, {
-      backoff: new Backoff(this.options.retry),
+      backoff: new Backoff(this.#options.retry),
       retriable: isRetriable,
       stopped: () => this.#stopping,
       onRetry: (error, delayMs) => {
         this.#stalled = true;
         const code = (error as { code?: unknown } | null)?.code;
-        this.metrics.retries.inc({ step: what, reason: typeof code === "string" ? code : "broker" });
-        this.log.warn(`${what} failed; retrying`, { error, delayMs });
+        this.#metrics.retries.inc({ step: what, reason: typeof code === "string" ? code : "broker" });
+        this.#logger.warn(`${what} failed; retrying`, { error, delayMs });
       },
     });
     this.#stalled = false;

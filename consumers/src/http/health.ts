@@ -1,15 +1,6 @@
+import type { Readiness } from "@weather/schema";
 import { Elysia } from "elysia";
 import type { Registry } from "prom-client";
-
-/** The /readyz body, the same shape as the API's. */
-export interface Readiness {
-  ready: boolean;
-  shuttingDown: boolean;
-  /** Each dependency by name (the broker, the store) and whether it answers. */
-  dependencies: Record<string, "up" | "down">;
-  /** True while a store write or a dead-letter publish is failing and being retried. */
-  stalled: boolean;
-}
 
 export interface HealthDeps {
   readiness: () => Readiness;

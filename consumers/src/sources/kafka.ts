@@ -59,7 +59,10 @@ export class KafkaSource implements Source<KafkaDelivery> {
    */
   readonly #delivered = new Map<number, bigint>();
 
-  constructor(private readonly options: KafkaSourceOptions) {}
+  readonly #options: KafkaSourceOptions;
+  constructor(options: KafkaSourceOptions) {
+    this.#options = options;
+  }
 
   get ready(): boolean {
     const session = this.#session;
@@ -67,7 +70,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
   }
 
   async open(sink: (delivery: KafkaDelivery) => void, onLost: (error: Error) => void): Promise<void> {
-    const { brokers, clientId, groupId, topic } = this.options;
+    const { brokers, clientId, groupId, topic } = this.#options;
     const session: Session = {
       id: ++this.#sessions,
       admin: new Admin({ clientId: `${clientId}-admin`, bootstrapBrokers: brokers }),
@@ -76,16 +79,16 @@ export class KafkaSource implements Source<KafkaDelivery> {
         clientId,
         groupId,
         bootstrapBrokers: brokers,
-        sessionTimeout: this.options.sessionTimeoutMs,
-        heartbeatInterval: this.options.heartbeatIntervalMs,
-        maxWaitTime: this.options.fetchMaxWaitMs,
+        sessionTimeout: this.#options.sessionTimeoutMs,
+        heartbeatInterval: this.#options.heartbeatIntervalMs,
+        maxWaitTime: this.#options.fetchMaxWaitMs,
       }),
       stream: undefined,
       lost: false,
     };
     this.#session = session;
     try {
-      await ensureKafkaTopics(session.admin, [topic, deadLetterName(topic)], this.options);
+      await ensureKafkaTopics(session.admin, [topic, deadLetterName(topic)], this.#options);
       const metadata = await session.admin.metadata({ topics: [topic] });
       const topicId = metadata.topics.get(topic)?.id;
       if (!topicId) throw new Error(`no metadata for topic ${topic}`);
@@ -95,8 +98,8 @@ export class KafkaSource implements Source<KafkaDelivery> {
         mode: "committed",
         fallbackMode: "earliest",
         autocommit: false,
-        maxBytes: this.options.fetchMaxBytes,
-        highWaterMark: this.options.bufferedMessages,
+        maxBytes: this.#options.fetchMaxBytes,
+        highWaterMark: this.#options.bufferedMessages,
       });
       stream.on("data", (message: KafkaMessage) => {
         const next = this.#delivered.get(message.partition);
@@ -133,7 +136,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
   }
 
   async deadLetter(items: readonly DeadLetter<KafkaDelivery>[]): Promise<void> {
-    const topic = deadLetterName(this.options.topic);
+    const topic = deadLetterName(this.#options.topic);
     const session = this.#session;
     try {
       if (!session || session.lost) throw new Error("not connected (reconnecting)");
@@ -169,7 +172,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
     try {
       await withTimeout(
         Promise.all([...lastByPartition.values()].map((d) => d.message.commit())),
-        this.options.commitTimeoutMs,
+        this.#options.commitTimeoutMs,
         "offset commit",
       );
     } catch (error) {
@@ -190,7 +193,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
     this.#session = undefined;
     if (!session) return;
     session.lost = true;
-    const bound = this.options.commitTimeoutMs;
+    const bound = this.#options.commitTimeoutMs;
     // Leave the group first, so that its partitions move to the other replicas at once.
     await settleWithin(session.stream?.close() ?? Promise.resolve(), bound);
     await settleWithin(session.consumer.close(true), bound);
@@ -201,7 +204,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
   async backlog(): Promise<number | undefined> {
     const session = this.#session;
     if (!session?.stream || session.lost) return undefined;
-    const lag = await session.consumer.getLag({ topics: [this.options.topic] });
+    const lag = await session.consumer.getLag({ topics: [this.#options.topic] });
     let total = 0n;
     for (const partitions of lag.values()) for (const value of partitions) if (value > 0n) total += value;
     return Number(total);

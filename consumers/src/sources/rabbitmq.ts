@@ -45,7 +45,10 @@ export class RabbitSource implements Source<RabbitDelivery> {
   readonly replayGuardKey = STORE_KEYS.unacknowledged;
   #session: Session | undefined;
 
-  constructor(private readonly options: RabbitSourceOptions) {}
+  readonly #options: RabbitSourceOptions;
+  constructor(options: RabbitSourceOptions) {
+    this.#options = options;
+  }
 
   get ready(): boolean {
     const session = this.#session;
@@ -53,7 +56,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
   }
 
   async open(sink: (delivery: RabbitDelivery) => void, onLost: (error: Error) => void): Promise<void> {
-    const { url, prefetch, connectionName, queue } = this.options;
+    const { url, prefetch, connectionName, queue } = this.#options;
     let connection: ChannelModel | undefined;
     try {
       connection = await amqp.connect(url, { clientProperties: { connection_name: connectionName } });
@@ -74,7 +77,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
         channel.on("error", () => {});
         channel.on("close", () => lost(`${name} channel closed`));
       }
-      await declareRabbitQueues(consume, this.options);
+      await declareRabbitQueues(consume, this.#options);
       await consume.prefetch(prefetch);
       this.#session = session;
       const reply = await consume.consume(
@@ -94,7 +97,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
       session.consumerTag = reply.consumerTag;
     } catch (error) {
       this.#session = undefined;
-      if (connection) await settleWithin(connection.close(), this.options.closeTimeoutMs);
+      if (connection) await settleWithin(connection.close(), this.#options.closeTimeoutMs);
       throw amqpError("connecting and subscribing", error);
     }
   }
@@ -104,7 +107,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
   resume(): void {}
 
   async deadLetter(items: readonly DeadLetter<RabbitDelivery>[]): Promise<void> {
-    const target = deadLetterName(this.options.queue);
+    const target = deadLetterName(this.#options.queue);
     const channel = this.#live().publish;
     try {
       for (const { delivery, reason, detail } of items) {
@@ -112,7 +115,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
           persistent: true,
           contentType: delivery.message.properties.contentType,
           messageId: delivery.message.properties.messageId,
-          headers: { reason, detail, source: this.options.queue, consumer: "rabbitmq-consumer" },
+          headers: { reason, detail, source: this.#options.queue, consumer: "rabbitmq-consumer" },
         });
       }
       await channel.waitForConfirms();
@@ -127,7 +130,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
     // basic.ack has no reply; a later request on the same channel is answered only after the
     // broker has processed everything before it. The store forgets the ids only after this.
     try {
-      await withTimeout(channel.checkQueue(this.options.queue), this.options.closeTimeoutMs, "ack confirmation");
+      await withTimeout(channel.checkQueue(this.#options.queue), this.#options.closeTimeoutMs, "ack confirmation");
     } catch (error) {
       throw amqpError("confirming the ack", error);
     }
@@ -164,7 +167,7 @@ export class RabbitSource implements Source<RabbitDelivery> {
     const tag = session?.consumerTag;
     if (!session || tag === undefined) return;
     session.consumerTag = undefined;
-    await settleWithin(session.consume.cancel(tag), this.options.closeTimeoutMs);
+    await settleWithin(session.consume.cancel(tag), this.#options.closeTimeoutMs);
   }
 
   async close(): Promise<void> {
@@ -178,14 +181,14 @@ export class RabbitSource implements Source<RabbitDelivery> {
       () => session.consume.close(),
       () => session.connection.close(),
     ]) {
-      await settleWithin(Promise.resolve().then(step), this.options.closeTimeoutMs);
+      await settleWithin(Promise.resolve().then(step), this.#options.closeTimeoutMs);
     }
   }
 
   async backlog(): Promise<number | undefined> {
     const session = this.#session;
     if (!session || session.lost) return undefined;
-    return (await session.publish.checkQueue(this.options.queue)).messageCount;
+    return (await session.publish.checkQueue(this.#options.queue)).messageCount;
   }
 
   #live(): Session {

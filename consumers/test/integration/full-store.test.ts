@@ -57,7 +57,7 @@ describe("a full store", () => {
       async () => (await fetch(`http://127.0.0.1:${consumer.port}/readyz`)).status === 503,
     );
     const body = await (await fetch(`http://127.0.0.1:${consumer.port}/readyz`)).json();
-    expect(body).toMatchObject({ ready: false, stalled: true, dependencies: { valkey: "up", rabbitmq: "up" } });
+    expect(body).toEqual({ ready: false, shuttingDown: false, dependencies: { valkey: "failing", rabbitmq: "up" } });
     await waitFor(
       "refusals counted",
       async () => (metricSum(await metrics(), "consumer_retries_total", { reason: "store_full" }) ?? 0) >= 2,

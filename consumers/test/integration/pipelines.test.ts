@@ -34,9 +34,13 @@ describe.each(pipelineCases(11, "test-consumers"))("$name with 2 replicas", ({ s
     if (env.KAFKA_GROUP_ID) await (broker as KafkaFixture).awaitGroup(env.KAFKA_GROUP_ID, replicas.length);
   }
 
-  /** SIGTERM both replicas (each settles what it counted), then the broker must have nothing left for them. */
+  /**
+   * SIGTERM both replicas, one after the other as a rolling restart does (each settles what it
+   * counted), then the broker must have nothing left for them.
+   */
   async function stopReplicasAndSettle() {
-    const codes = await Promise.all(replicas.map((r) => stopProcess(r)));
+    const codes: number[] = [];
+    for (const replica of replicas) codes.push(await stopProcess(replica));
     expect(codes).toEqual([0, 0]);
     expect(await broker.backlog(env.KAFKA_GROUP_ID)).toBe(0);
   }

@@ -5,6 +5,8 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** Pause between probes (ms). */
   intervalMs?: number;
+  /** What to add to the timeout's message: the state that was waited on, for whoever reads the failure. */
+  describe?: () => string | Promise<string>;
 }
 
 /**
@@ -17,7 +19,7 @@ export async function waitFor<T>(
   probe: () => T | undefined | false | Promise<T | undefined | false>,
   options: WaitForOptions = {},
 ): Promise<T> {
-  const { timeoutMs = 60_000, intervalMs = 100 } = options;
+  const { timeoutMs = 60_000, intervalMs = 100, describe } = options;
   const deadline = performance.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -29,7 +31,8 @@ export async function waitFor<T>(
     }
     if (performance.now() >= deadline) {
       const why = lastError instanceof Error ? `: ${lastError.message}` : lastError ? `: ${String(lastError)}` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+      const state = describe ? `; ${await describe()}` : "";
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}${state}`);
     }
     await sleep(intervalMs);
   }

@@ -9,8 +9,19 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-function describe(value: unknown): unknown {
-  return value instanceof Error ? { name: value.name, message: value.message } : value;
+/** Causes followed at most this deep: a cycle or a long chain must not blow up one log line. */
+const MAX_CAUSE_DEPTH = 4;
+
+/** An Error as JSON: name, message, its code and retriable verdict if any, stack, and its cause chain. */
+function describe(value: unknown, depth = 0): unknown {
+  if (!(value instanceof Error)) return value;
+  const error: Record<string, unknown> = { name: value.name, message: value.message };
+  const { code, retriable } = value as { code?: unknown; retriable?: unknown };
+  if (code !== undefined) error.code = code;
+  if (retriable !== undefined) error.retriable = retriable;
+  if (value.stack) error.stack = value.stack;
+  if (value.cause !== undefined && depth < MAX_CAUSE_DEPTH) error.cause = describe(value.cause, depth + 1);
+  return error;
 }
 
 export function createLogger(level: LogLevel, base: Record<string, unknown>): Logger {

@@ -8,8 +8,10 @@
  * it started). Messages use a country unique to the run, so concurrent traffic from other
  * tests cannot make the counts it checks pass or fail.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { waitFor } from "@weather/async";
 import { RedisClient } from "bun";
 import { DATASOURCES } from "../../../grafana/src/index.ts";
 import { stack } from "../../support/index.ts";
@@ -50,21 +52,6 @@ async function sh(script: string, ...args: string[]): Promise<void> {
   if (code !== 0) throw new Error(`${script} ${args.join(" ")} exited with ${code}`);
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await Bun.sleep(500);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ""}`);
-}
-
 /** Targets of the service jobs that Prometheus cannot scrape (empty when all are up). */
 async function downTargets(): Promise<string[]> {
   const targets = (await prometheus.activeTargets()).filter((t) =>
@@ -89,8 +76,10 @@ async function ensureStack(): Promise<void> {
     await sh("scripts/dev.sh", "up");
   }
   // A fresh target becomes "up" only after its first scrape.
-  await waitFor("every API and consumer replica to be scraped", 30_000, async () =>
-    (await downTargets()).length === 0 ? true : undefined,
+  await waitFor(
+    "every API and consumer replica to be scraped",
+    async () => ((await downTargets()).length === 0 ? true : undefined),
+    { timeoutMs: 30_000, intervalMs: 500 },
   );
 }
 
@@ -142,15 +131,36 @@ beforeAll(async () => {
   for (const url of Object.values(storeUrls)) {
     const client = new RedisClient(url);
     try {
-      await waitFor(`${url} to count ${UNIQUE_MESSAGES} messages of ${COUNTRY}`, 60_000, async () =>
-        Number(await client.hget("country_counts", COUNTRY)) >= UNIQUE_MESSAGES ? true : undefined,
+      await waitFor(
+        `${url} to count ${UNIQUE_MESSAGES} messages of ${COUNTRY}`,
+        async () => (Number(await client.hget("country_counts", COUNTRY)) >= UNIQUE_MESSAGES ? true : undefined),
+        { timeoutMs: 60_000, intervalMs: 500 },
       );
     } finally {
       client.close();
     }
   }
-  // Let Prometheus scrape the final counters a few times.
-  await Bun.sleep(3 * SCRAPE_INTERVAL_S * 1000);
+  // Prometheus has scraped the final counters (every resent message a duplicate in both
+  // pipelines), then scraped once more, so that rates over the traffic have a sample after it.
+  const finalSeenAt = await waitFor(
+    "Prometheus to scrape the final counters",
+    async () => {
+      const now = await prometheus.valuesBy(DUPLICATES_BY_PIPELINE, "pipeline");
+      const done = ["rabbitmq-valkey", "kafka-redis"].every(
+        (p) => (now[p] ?? 0) - (duplicatesBefore[p] ?? 0) >= RESENT_MESSAGES,
+      );
+      return done ? Date.now() / 1000 : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  await waitFor(
+    "one more scrape",
+    async () => {
+      const at = await prometheus.valuesBy('max by (job) (timestamp(up{job="api"}))', "job");
+      return (at.api ?? 0) > finalSeenAt;
+    },
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
 }, 180_000);
 
 afterAll(async () => {

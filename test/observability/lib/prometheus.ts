@@ -30,7 +30,7 @@ export class PrometheusApi {
     }
   }
 
-  private async get<T>(path: string, params: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async #get<T>(path: string, params: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const url = `${this.baseUrl}${path}?${new URLSearchParams(params)}`;
     const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
     // 400 (bad expression) and 422 (cannot execute) carry an error body worth reporting.
@@ -39,7 +39,7 @@ export class PrometheusApi {
 
   /** Instant query: each series' value by the given label (absent series are simply missing). */
   async valuesBy(expr: string, label: string): Promise<Record<string, number>> {
-    const response = await this.get<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+    const response = await this.#get<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
       "/api/v1/query",
       { query: expr },
     );
@@ -52,7 +52,7 @@ export class PrometheusApi {
     endS: number,
     stepS: number,
   ): Promise<ApiResponse<{ result: RangeSeries[] }>> {
-    return this.get("/api/v1/query_range", {
+    return this.#get("/api/v1/query_range", {
       query: expr,
       start: String(startS),
       end: String(endS),
@@ -61,11 +61,11 @@ export class PrometheusApi {
   }
 
   async activeTargets(): Promise<Target[]> {
-    return (await this.get<{ activeTargets: Target[] }>("/api/v1/targets", { state: "active" })).data.activeTargets;
+    return (await this.#get<{ activeTargets: Target[] }>("/api/v1/targets", { state: "active" })).data.activeTargets;
   }
 
   /** Metric names with HELP/TYPE scraped from some target: present even before a first sample. */
   async metadataNames(): Promise<Set<string>> {
-    return new Set(Object.keys((await this.get<Record<string, unknown>>("/api/v1/metadata")).data));
+    return new Set(Object.keys((await this.#get<Record<string, unknown>>("/api/v1/metadata")).data));
   }
 }

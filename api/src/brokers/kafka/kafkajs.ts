@@ -8,12 +8,14 @@ export class KafkaJsProducer implements KafkaProducer {
   // kafkajs takes the idempotence sequence number when it builds a request and
   // advances it on the response: two requests in flight would reuse a number.
   readonly maxInFlight = 1;
-  private readonly kafka: Kafka;
-  private readonly producer: Producer;
-  private readonly admin: KafkaJsAdmin;
+  readonly #kafka: Kafka;
+  readonly #producer: Producer;
+  readonly #admin: KafkaJsAdmin;
 
-  constructor(private readonly options: KafkaProducerOptions) {
-    this.kafka = new Kafka({
+  readonly #options: KafkaProducerOptions;
+  constructor(options: KafkaProducerOptions) {
+    this.#options = options;
+    this.#kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
       logLevel: logLevel.NOTHING,
@@ -22,31 +24,31 @@ export class KafkaJsProducer implements KafkaProducer {
       // Failures surface quickly; the API answers 503 and the client retries with the same id.
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
     });
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    this.admin = this.kafka.admin();
+    this.#producer = this.#kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.#admin = this.#kafka.admin();
   }
 
   async connect(): Promise<void> {
     // Topics are created with the project's one topology helper (on @platformatic/kafka's admin).
-    const admin = new Admin({ clientId: `${this.options.clientId}-admin`, bootstrapBrokers: this.options.brokers });
+    const admin = new Admin({ clientId: `${this.#options.clientId}-admin`, bootstrapBrokers: this.#options.brokers });
     try {
-      await ensureKafkaTopics(admin, [this.options.topic], this.options);
+      await ensureKafkaTopics(admin, [this.#options.topic], this.#options);
     } finally {
       await admin.close();
     }
-    await this.admin.connect();
-    await this.producer.connect();
+    await this.#admin.connect();
+    await this.#producer.connect();
   }
 
   async send(records: readonly KafkaRecord[]): Promise<void> {
-    await this.producer.send({ topic: this.options.topic, acks: -1, messages: records as KafkaRecord[] });
+    await this.#producer.send({ topic: this.#options.topic, acks: -1, messages: records as KafkaRecord[] });
   }
 
   async ping(): Promise<void> {
-    await this.admin.fetchTopicMetadata({ topics: [this.options.topic] });
+    await this.#admin.fetchTopicMetadata({ topics: [this.#options.topic] });
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    await Promise.allSettled([this.#producer.disconnect(), this.#admin.disconnect()]);
   }
 }

@@ -20,10 +20,12 @@ export class PlatformaticProducer implements KafkaProducer {
   // The client takes sequence numbers when a request is sent; Kafka keeps the
   // last 5 batches per producer and partition for deduplication.
   readonly maxInFlight = 5;
-  private readonly producer: Producer<string, Buffer, string, string>;
-  private readonly admin: Admin;
+  readonly #producer: Producer<string, Buffer, string, string>;
+  readonly #admin: Admin;
 
-  constructor(private readonly options: KafkaProducerOptions) {
+  readonly #options: KafkaProducerOptions;
+  constructor(options: KafkaProducerOptions) {
+    this.#options = options;
     const base = {
       clientId: options.clientId,
       bootstrapBrokers: options.brokers,
@@ -32,7 +34,7 @@ export class PlatformaticProducer implements KafkaProducer {
       retries: 2,
       retryDelay: 100,
     };
-    this.producer = new Producer({
+    this.#producer = new Producer({
       ...base,
       serializers,
       idempotent: true,
@@ -40,24 +42,24 @@ export class PlatformaticProducer implements KafkaProducer {
       autocreateTopics: false,
       partitioner: compatibilityPartitioner,
     });
-    this.admin = new Admin(base);
+    this.#admin = new Admin(base);
   }
 
   async connect(): Promise<void> {
-    await ensureKafkaTopics(this.admin, [this.options.topic], this.options);
-    await this.producer.metadata({ topics: [this.options.topic], forceUpdate: true });
+    await ensureKafkaTopics(this.#admin, [this.#options.topic], this.#options);
+    await this.#producer.metadata({ topics: [this.#options.topic], forceUpdate: true });
   }
 
   async send(records: readonly KafkaRecord[]): Promise<void> {
-    const topic = this.options.topic;
-    await this.producer.send({ messages: records.map((r) => ({ topic, key: r.key, value: r.value })) });
+    const topic = this.#options.topic;
+    await this.#producer.send({ messages: records.map((r) => ({ topic, key: r.key, value: r.value })) });
   }
 
   async ping(): Promise<void> {
-    await this.producer.metadata({ topics: [this.options.topic], forceUpdate: true });
+    await this.#producer.metadata({ topics: [this.#options.topic], forceUpdate: true });
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.producer.close(), this.admin.close()]);
+    await Promise.allSettled([this.#producer.close(), this.#admin.close()]);
   }
 }

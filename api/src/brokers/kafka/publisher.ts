@@ -38,103 +38,105 @@ interface Waiter {
  */
 export class KafkaPublisher implements BrokerPublisher {
   readonly name = "kafka" as const;
-  private up = false;
-  private connected = false;
-  private probing = false;
-  private closing = false;
-  private closed: Promise<void> | undefined;
-  private records: KafkaRecord[] = [];
-  private waiters: Waiter[] = [];
-  private lingerTimer: ReturnType<typeof setTimeout> | undefined;
-  private probeTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly backoff: Backoff;
+  #up = false;
+  #connected = false;
+  #probing = false;
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #records: KafkaRecord[] = [];
+  #waiters: Waiter[] = [];
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #backoff: Backoff;
 
-  constructor(private readonly options: KafkaPublisherOptions) {
-    this.backoff = new Backoff(options.reconnect);
+  readonly #options: KafkaPublisherOptions;
+  constructor(options: KafkaPublisherOptions) {
+    this.#options = options;
+    this.#backoff = new Backoff(options.reconnect);
   }
 
   start(): void {
-    void this.probe();
+    void this.#probe();
   }
 
   isUp(): boolean {
-    return this.up;
+    return this.#up;
   }
 
   publish(messages: readonly OutboundMessage[]): Promise<void> {
-    if (!this.up) return Promise.reject(new BrokerError("kafka", "not connected", true));
-    if (this.closing) return Promise.reject(new BrokerError("kafka", "closing", true));
+    if (!this.#up) return Promise.reject(new BrokerError("kafka", "not connected", true));
+    if (this.#closing) return Promise.reject(new BrokerError("kafka", "closing", true));
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { remaining: messages.length, settled: false, resolve, reject };
       for (const message of messages) {
-        this.records.push({ key: message.id, value: message.payload });
-        this.waiters.push(waiter);
+        this.#records.push({ key: message.id, value: message.payload });
+        this.#waiters.push(waiter);
       }
-      if (this.records.length >= this.options.batchMaxMessages) this.flush();
-      else this.lingerTimer ??= setTimeout(() => this.flush(), this.options.lingerMs);
+      if (this.#records.length >= this.#options.batchMaxMessages) this.#flush();
+      else this.#lingerTimer ??= setTimeout(() => this.#flush(), this.#options.lingerMs);
     });
   }
 
   close(): Promise<void> {
-    this.closed ??= this.shutdown();
-    return this.closed;
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
   }
 
-  private async shutdown(): Promise<void> {
-    this.closing = true;
-    clearTimeout(this.probeTimer);
+  async #shutdown(): Promise<void> {
+    this.#closing = true;
+    clearTimeout(this.#probeTimer);
     // Send what is still waiting, then let every request finish.
-    while (this.records.length > 0 || this.inFlight.size > 0) {
-      if (this.up) this.flush();
-      else this.failWaiting(new BrokerError("kafka", "closing while disconnected", true));
-      if (this.inFlight.size > 0) await Promise.race(this.inFlight);
+    while (this.#records.length > 0 || this.#inFlight.size > 0) {
+      if (this.#up) this.#flush();
+      else this.#failWaiting(new BrokerError("kafka", "closing while disconnected", true));
+      if (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
     }
-    this.up = false;
-    if ((await settleWithin(this.options.producer.close(), this.options.closeTimeoutMs)) === "timeout") {
-      this.options.logger.warn("kafka: producer did not close cleanly");
+    this.#up = false;
+    if ((await settleWithin(this.#options.producer.close(), this.#options.closeTimeoutMs)) === "timeout") {
+      this.#options.logger.warn("kafka: producer did not close cleanly");
     }
   }
 
-  private flush(): void {
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
-    while (this.records.length > 0 && this.inFlight.size < this.options.producer.maxInFlight) {
-      const records = this.records.splice(0, REQUEST_MAX_MESSAGES);
-      const waiters = this.waiters.splice(0, records.length);
-      const request: Promise<void> = this.options.producer.send(records).then(
+  #flush(): void {
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    while (this.#records.length > 0 && this.#inFlight.size < this.#options.producer.maxInFlight) {
+      const records = this.#records.splice(0, REQUEST_MAX_MESSAGES);
+      const waiters = this.#waiters.splice(0, records.length);
+      const request: Promise<void> = this.#options.producer.send(records).then(
         () => settle(waiters),
-        (error: unknown) => this.onSendFailed(waiters, error),
+        (error: unknown) => this.#onSendFailed(waiters, error),
       );
-      this.inFlight.add(request);
+      this.#inFlight.add(request);
       void request.finally(() => {
-        this.inFlight.delete(request);
+        this.#inFlight.delete(request);
         // Records that arrived while the limit was reached have waited long enough.
-        if (this.records.length > 0 && this.up) this.flush();
+        if (this.#records.length > 0 && this.#up) this.#flush();
       });
     }
   }
 
-  private onSendFailed(waiters: Waiter[], error: unknown): void {
+  #onSendFailed(waiters: Waiter[], error: unknown): void {
     const failure = kafkaError("not acknowledged", error);
     for (const waiter of waiters) {
       if (waiter.settled) continue;
       waiter.settled = true;
       waiter.reject(failure);
     }
-    if (!this.up) return;
-    this.options.logger.warn("kafka: produce failed, probing the cluster", { error: describeError(error) });
-    this.setUp(false);
-    this.failWaiting(failure);
-    this.scheduleProbe();
+    if (!this.#up) return;
+    this.#options.logger.warn("kafka: produce failed, probing the cluster", { error: describeError(error) });
+    this.#setUp(false);
+    this.#failWaiting(failure);
+    this.#scheduleProbe();
   }
 
-  private failWaiting(error: Error): void {
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
-    this.records = [];
-    const waiters = this.waiters;
-    this.waiters = [];
+  #failWaiting(error: Error): void {
+    clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
+    this.#records = [];
+    const waiters = this.#waiters;
+    this.#waiters = [];
     for (const waiter of waiters) {
       if (waiter.settled) continue;
       waiter.settled = true;
@@ -143,40 +145,40 @@ export class KafkaPublisher implements BrokerPublisher {
   }
 
   /** Connects, or checks the cluster still answers; runs while up too, so readiness notices an idle outage. */
-  private async probe(): Promise<void> {
-    if (this.closing || this.probing) return;
-    this.probing = true;
-    const { producer, logger } = this.options;
+  async #probe(): Promise<void> {
+    if (this.#closing || this.#probing) return;
+    this.#probing = true;
+    const { producer, logger } = this.#options;
     try {
-      if (this.connected) await producer.ping();
+      if (this.#connected) await producer.ping();
       else {
         await producer.connect();
-        this.connected = true;
+        this.#connected = true;
       }
-      if (!this.up && !this.closing) logger.info("kafka: connected", { client: producer.client });
-      this.backoff.reset();
-      this.setUp(!this.closing);
+      if (!this.#up && !this.#closing) logger.info("kafka: connected", { client: producer.client });
+      this.#backoff.reset();
+      this.#setUp(!this.#closing);
     } catch (error) {
-      if (this.up) logger.warn("kafka: cluster not answering", { error: describeError(error) });
+      if (this.#up) logger.warn("kafka: cluster not answering", { error: describeError(error) });
       else logger.debug("kafka: not reachable", { error: describeError(error) });
-      this.setUp(false);
+      this.#setUp(false);
     } finally {
-      this.probing = false;
-      this.scheduleProbe();
+      this.#probing = false;
+      this.#scheduleProbe();
     }
   }
 
-  private scheduleProbe(): void {
-    if (this.closing) return;
-    clearTimeout(this.probeTimer);
-    const delay = this.up ? this.options.healthCheckIntervalMs : this.backoff.next();
-    this.probeTimer = setTimeout(() => void this.probe(), delay);
+  #scheduleProbe(): void {
+    if (this.#closing) return;
+    clearTimeout(this.#probeTimer);
+    const delay = this.#up ? this.#options.healthCheckIntervalMs : this.#backoff.next();
+    this.#probeTimer = setTimeout(() => void this.#probe(), delay);
   }
 
-  private setUp(up: boolean): void {
-    if (this.up === up) return;
-    this.up = up;
-    this.options.onStateChange?.(up);
+  #setUp(up: boolean): void {
+    if (this.#up === up) return;
+    this.#up = up;
+    this.#options.onStateChange?.(up);
   }
 }
 
