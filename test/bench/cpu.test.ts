@@ -4,7 +4,7 @@ import { renderMarkdown, tableOf } from "../../bench/src/report/markdown.ts";
 import { cpuTable } from "../../bench/src/report/tables.ts";
 import { summaryLines } from "../../bench/src/report/write.ts";
 import { exitCpuSeconds, ProcessWatch } from "../../bench/src/resources.ts";
-import { ROOT } from "../support/index.ts";
+import { ROOT, waitFor } from "../support/index.ts";
 import { FIXTURE_CPU_SECONDS, fixturePhase, fixtureScenario } from "./fixture.ts";
 
 /** CLK_TCK as getconf reports it: /proc counts CPU in these ticks. */
@@ -29,12 +29,10 @@ function busyChild(cpuS: number, mib: number) {
 
 /** Waits until /proc says the process is stopped (state T). */
 async function stopped(pid: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  await waitFor(`process ${pid} stopped`, async () => {
     const text = await Bun.file(`/proc/${pid}/stat`).text();
-    if (text.slice(text.lastIndexOf(")") + 2).startsWith("T")) return;
-    await Bun.sleep(50);
-  }
-  throw new Error(`process ${pid} never stopped`);
+    return text.slice(text.lastIndexOf(")") + 2).startsWith("T");
+  });
 }
 
 describe("CPU per message", () => {
