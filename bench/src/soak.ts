@@ -22,7 +22,7 @@ export interface SeriesVerdict {
   slopePerHour: number | null;
   /**
    * |slope| per hour within the flat threshold of the mean; null when the samples span less than a
-   * window (too short to tell). The fit is over bucket means (see bucketMeans).
+   * window or MIN_FIT_SPAN_S (too short to tell). The fit is over bucket means (see bucketMeans).
    */
   flat: boolean | null;
 }
@@ -62,6 +62,9 @@ export function steadySamples(phase: PhaseResult, windowS: number): MemorySample
 
 type Point = { x: number; y: number };
 
+/** An hour's slope from a shorter fit than this extrapolates noise (GC cycles, bucket turns): not judged. */
+export const MIN_FIT_SPAN_S = 300;
+
 /**
  * Each point replaced by the mean of the points of the bucket ending there (dropping the first
  * bucket): the dedup keys come and go once a bucket, and a fit over part of a cycle would read
@@ -84,10 +87,10 @@ function verdict(
   flatPct: number,
   windowS: number,
 ): SeriesVerdict {
-  // Judged only over at least a window: over less, an hour's slope extrapolates noise.
+  // Judged only over a window and MIN_FIT_SPAN_S at least.
   const span = (points.at(-1)?.x ?? 0) - (points[0]?.x ?? 0);
   const smoothed = bucketMeans(points, windowS / DEDUP_BUCKETS);
-  const fit = span >= windowS && smoothed.length >= 3 ? linearFit(smoothed) : null;
+  const fit = span >= Math.max(windowS, MIN_FIT_SPAN_S) && smoothed.length >= 3 ? linearFit(smoothed) : null;
   const mean = points.length > 0 ? points.reduce((sum, p) => sum + p.y, 0) / points.length : null;
   const slopePerHour = fit ? fit.slope * 3600 : null;
   const flat = slopePerHour === null || mean === null ? null : Math.abs(slopePerHour) <= (flatPct / 100) * mean;

@@ -96,7 +96,7 @@ describe("soak (short)", () => {
     expect(markdown).toContain("## Soak: memory after the dedup window");
     expect(markdown).toContain("| rabbitmq-valkey |");
     const html = await Bun.file(join(dir, "report.html")).text();
-    expect(html).toContain('data-chart="memory"');
+    expect(html).toContain('data-chart="storeMemory"');
     const csv = (await Bun.file(join(dir, "phases/soak/memory.csv")).text()).trim().split("\n");
     expect(csv.length - 1).toBe(phase.memory?.length ?? -1);
   });

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PhaseResult } from "../phase.ts";
 import type { ScenarioResult } from "../scenarios.ts";
+import type { SoakAnalysis } from "../soak.ts";
 import { PIPELINES } from "../stores.ts";
 import { e2eDistribution, e2ePercentiles, PERCENTILES, targetChecks, throughputSeries } from "./derive.ts";
 import type { RunInfo } from "./run-info.ts";
@@ -37,7 +38,7 @@ pre{background:#f3f4f6;padding:1rem;overflow:auto;font-size:.8rem}
 export const tableOf = (t: Table): string => table(t.header, t.rows);
 
 /** What the page script draws, per phase. */
-function chartData(phase: PhaseResult) {
+function chartData(phase: PhaseResult, soak: SoakAnalysis | undefined) {
   const finite = (v: number | null) => (v === null || !Number.isFinite(v) ? null : v);
   return {
     id: phase.spec.id,
@@ -51,22 +52,26 @@ function chartData(phase: PhaseResult) {
       label: Number.isFinite(b.upperMs) ? `<= ${b.upperMs} ms` : "> 30000 ms",
       count: b.count,
     })),
-    memory: memorySeries(phase),
+    memory: memorySeries(phase, soak),
   };
 }
 
 const MIB = 2 ** 20;
 
-/** Soak: memory (MiB) and store keys over time, one series each, for the memory charts. */
-function memorySeries(phase: PhaseResult) {
+/** Soak: process RSS, store used_memory (with the formula's bound) and store keys over time, for the memory charts. */
+function memorySeries(phase: PhaseResult, soak: SoakAnalysis | undefined) {
   const samples = phase.memory ?? [];
   const processes = [...new Set(samples.flatMap((s) => Object.keys(s.rssBytes)))].sort();
   const mib = (v: number | undefined) => (v === undefined ? null : Math.round((v / MIB) * 100) / 100);
   return {
     t: samples.map((s) => Math.round(s.t)),
-    bytes: [
-      ...processes.map((name) => ({ label: `RSS ${name}`, data: samples.map((s) => mib(s.rssBytes[name])) })),
+    rss: processes.map((name) => ({ label: `RSS ${name}`, data: samples.map((s) => mib(s.rssBytes[name])) })),
+    stores: [
       ...PIPELINES.map((p) => ({ label: `used_memory ${p}`, data: samples.map((s) => mib(s.stores[p].usedMemory)) })),
+      ...(soak?.stores ?? []).map((bound) => ({
+        label: `bound ${bound.pipeline}`,
+        data: samples.map(() => mib(bound.boundBytes)),
+      })),
     ],
     keys: PIPELINES.flatMap((p) => [
       { label: `keys ${p}`, data: samples.map((s) => s.stores[p].keys) },
@@ -95,7 +100,8 @@ ${tableOf(pipelinesTable(phase))}
 ${load.latencyHistogram.length > 0 ? `<figure><figcaption>HTTP latency distribution</figcaption><canvas data-chart="httpHistogram" data-phase="${id}"></canvas></figure>` : ""}
 ${
   phase.memory
-    ? `<figure><figcaption>Memory over time (MiB): every process's RSS, each store's used_memory</figcaption><canvas data-chart="memory" data-phase="${id}"></canvas></figure>
+    ? `<figure><figcaption>Process memory over time (MiB, RSS)</figcaption><canvas data-chart="rss" data-phase="${id}"></canvas></figure>
+<figure><figcaption>Store memory over time (MiB, used_memory, with the formula's bound)</figcaption><canvas data-chart="storeMemory" data-phase="${id}"></canvas></figure>
 <figure><figcaption>Store keys over time (bench DB)</figcaption><canvas data-chart="storeKeys" data-phase="${id}"></canvas></figure>`
     : ""
 }
@@ -128,8 +134,11 @@ const builders = {
     { label: "p50 ms", data: d.httpPerSecond.map((s) => s.p50), borderColor: colors.p50, pointRadius: 0 },
     { label: "p99 ms", data: d.httpPerSecond.map((s) => s.p99), borderColor: colors.p99, pointRadius: 0 },
   ] }, options: { ...base, scales: { y: { type: "logarithmic" }, x: { title: { display: true, text: "s" } } } } }),
-  memory: (d) => ({ type: "line", data: { labels: d.memory.t, datasets: d.memory.bytes.map((s) => ({ label: s.label, data: s.data, pointRadius: 0 })) },
+  rss: (d) => ({ type: "line", data: { labels: d.memory.t, datasets: d.memory.rss.map((s) => ({ label: s.label, data: s.data, pointRadius: 0 })) },
     options: { ...base, scales: { x: { title: { display: true, text: "s" } }, y: { title: { display: true, text: "MiB" } } } } }),
+  storeMemory: (d) => ({ type: "line", data: { labels: d.memory.t, datasets: d.memory.stores.map((s) => ({ label: s.label, data: s.data, pointRadius: 0,
+    borderDash: s.label.startsWith("bound") ? [6, 4] : [] })) },
+    options: { ...base, scales: { x: { title: { display: true, text: "s" } }, y: { beginAtZero: true, title: { display: true, text: "MiB" } } } } }),
   storeKeys: (d) => ({ type: "line", data: { labels: d.memory.t, datasets: d.memory.keys.map((s) => ({ label: s.label, data: s.data, pointRadius: 0 })) },
     options: { ...base, scales: { x: { title: { display: true, text: "s" } } } } }),
   httpHistogram: (d) => ({ type: "bar", data: { labels: d.httpHistogram.map((b) => b.label), datasets: [
@@ -143,7 +152,10 @@ for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
 `;
 
 export function renderHtml(scenario: ScenarioResult, info: RunInfo): string {
-  const data = JSON.stringify({ phases: scenario.phases.map(chartData) }).replaceAll("</", "<\\/");
+  const data = JSON.stringify({ phases: scenario.phases.map((p) => chartData(p, scenario.soak)) }).replaceAll(
+    "</",
+    "<\\/",
+  );
   const checks = targetChecks(scenario);
   const sections = scenarioSections(scenario)
     .map(

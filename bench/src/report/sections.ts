@@ -1,4 +1,5 @@
 import type { MaxSearch, ScenarioResult } from "../scenarios.ts";
+import { MIN_FIT_SPAN_S } from "../soak.ts";
 import {
   ceilingPartsTable,
   ceilingPipelinesTable,
@@ -48,7 +49,7 @@ export function scenarioSections(scenario: ScenarioResult): Section[] {
     sections.push({
       heading: "Soak: memory after the dedup window",
       text: [
-        `Judged on the samples taken from ${n(soak.steadyFromS, 1)} s (1.25 x the ${soak.windowS} s dedup window: a window and one bucket) until the load ended. A series is flat when its least-squares slope (fitted to its means over one dedup bucket, which cancels the buckets' own saw-tooth) changes it by at most ${soak.flatPctPerHour}% of its mean per hour; it is judged (n/a otherwise) when those samples span at least one window. The bound is the sizing formula's (packages/store/src/sizing.ts: BASE_BYTES + dedupWindowBytes) for the rate the soak achieved; used_memory is the whole server's.`,
+        `Judged on the samples taken from ${n(soak.steadyFromS, 1)} s (1.25 x the ${soak.windowS} s dedup window: a window and one bucket) until the load ended. A series is flat when its least-squares slope (fitted to its means over one dedup bucket, which cancels the buckets' own saw-tooth) changes it by at most ${soak.flatPctPerHour}% of its mean per hour; it is judged (n/a otherwise) when those samples span at least one window and ${MIN_FIT_SPAN_S / 60} minutes. The bound is the sizing formula's (packages/store/src/sizing.ts: BASE_BYTES + dedupWindowBytes) for the rate the soak achieved; used_memory is the whole server's.`,
       ],
       tables: [soakBoundTable(soak), soakSeriesTable(soak)],
     });

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MemorySample, PhaseResult } from "../phase.ts";
 import type { ScenarioResult } from "../scenarios.ts";
+import { MIN_FIT_SPAN_S } from "../soak.ts";
 import { round } from "../stats.ts";
 import { PIPELINES } from "../stores.ts";
 import { e2ePercentiles, targetChecks } from "./derive.ts";
@@ -102,8 +103,17 @@ export function summaryLines(dir: string, scenario: ScenarioResult): string[] {
         `  soak ${store.pipeline}: max used_memory ${round((store.maxUsedBytes ?? Number.NaN) / 2 ** 20, 2) ?? "n/a"} MiB vs bound ${round(store.boundBytes / 2 ** 20, 2)} MiB at ${round(store.ratePerS, 0)}/s, dedup buckets ${store.maxDedupBuckets ?? "n/a"}: ${store.within === null ? "n/a" : store.within ? "within" : "OVER"}`,
       );
     }
-    const notFlat = scenario.soak.series.filter((s) => s.flat === false).map((s) => s.series);
-    lines.push(`  soak flat after the window: ${notFlat.length === 0 ? "every series" : `NOT ${notFlat.join(", ")}`}`);
+    const judged = scenario.soak.series.filter((s) => s.flat !== null);
+    const notFlat = judged.filter((s) => !s.flat).map((s) => s.series);
+    lines.push(
+      `  soak flat after the window: ${
+        judged.length === 0
+          ? `not judged (the samples after the window span less than ${MIN_FIT_SPAN_S / 60} minutes or a window)`
+          : notFlat.length === 0
+            ? `every series (${judged.length})`
+            : `NOT ${notFlat.join(", ")}`
+      }`,
+    );
   }
   if (scenario.ceiling) {
     for (const p of scenario.ceiling.parts) lines.push(`  part ${p.id}: ${round(p.ratePerS, 0)} msg/s`);
