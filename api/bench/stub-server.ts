@@ -13,3 +13,4 @@ const running = startApi(config, silentLogger, {
   kafka: new FakeBroker("kafka", false),
 });
 console.log(`stubbed api listening on ${running.url}`);
+process.on("SIGTERM", () => process.exit(0));

@@ -1,6 +1,6 @@
 import { settleWithin, sleep } from "@weather/async";
 import type { Logger } from "@weather/log";
-import { assembleApi, fetchHandler } from "./app.ts";
+import { assembleApi } from "./app.ts";
 import { BROKER_CLOSE_TIMEOUT_MS, createBrokers } from "./brokers/index.ts";
 import type { BrokerName, BrokerPublisher } from "./brokers/types.ts";
 import type { ApiConfig } from "./config.ts";
@@ -40,7 +40,7 @@ export function startApi(config: ApiConfig, logger: Logger, brokers?: Record<Bro
   const { rabbitmq, kafka } = brokers ?? createBrokers(config, logger, metrics);
   rabbitmq.start();
   kafka.start();
-  const { app, lifecycle, repair } = assembleApi(config, { rabbitmq, kafka }, logger, metrics);
+  const { lifecycle, repair, handle } = assembleApi(config, { rabbitmq, kafka }, logger, metrics);
   const server = Bun.serve({
     port: config.API_PORT,
     hostname: config.API_HOST,
@@ -48,7 +48,7 @@ export function startApi(config: ApiConfig, logger: Logger, brokers?: Record<Bro
     // chunked request). The routes refuse an oversized body with the JSON 413 instead:
     // by Content-Length before reading, or while reading a chunked one (http/body.ts).
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: fetchHandler(app),
+    fetch: handle,
   });
   const url = `http://${config.API_HOST === "0.0.0.0" ? "127.0.0.1" : config.API_HOST}:${server.port}`;
   logger.info("api listening", { url, kafkaClient: config.KAFKA_CLIENT });

@@ -1,3 +1,4 @@
+import { type HistogramSeries, HotHistogram } from "@weather/metrics";
 import { LATENCY_BUCKETS_MS } from "@weather/store";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Pipeline } from "./config.ts";
@@ -10,10 +11,12 @@ export class ConsumerMetrics {
   readonly consumed: Counter;
   readonly counted: Counter;
   readonly duplicates: Counter;
+  readonly replays: Counter;
   readonly deadLettered: Counter<"reason">;
   readonly batchSize: Histogram;
   readonly storeBatchDuration: Histogram;
-  readonly endToEndLatency: Histogram;
+  /** Observed once per message counted: a HotHistogram series (no label hashing per message). */
+  readonly endToEndLatency: HistogramSeries;
   readonly up: Gauge;
   /** 1 while /readyz answers 200: connected to broker and store, and the last store write went through. */
   readonly ready: Gauge;
@@ -38,7 +41,12 @@ export class ConsumerMetrics {
     });
     this.duplicates = new Counter({
       name: "consumer_duplicates_total",
-      help: "Messages skipped because their id had been counted already.",
+      help: "Messages skipped because their id was counted within the dedup window (client retries, re-publishes).",
+      registers,
+    });
+    this.replays = new Counter({
+      name: "consumer_replays_total",
+      help: "Broker replays of messages counted before, skipped (redeliveries after a crash, offsets replayed after a rebalance).",
       registers,
     });
     this.deadLettered = new Counter({
@@ -59,12 +67,12 @@ export class ConsumerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     });
-    this.endToEndLatency = new Histogram({
+    this.endToEndLatency = new HotHistogram({
       name: "consumer_end_to_end_latency_seconds",
       help: "From acceptance by the API (acceptedAt) to being counted in the store.",
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
-    });
+    }).labels({});
     this.up = new Gauge({ name: "consumer_up", help: "1 while the consumer process runs.", registers });
     this.up.set(1);
     this.ready = new Gauge({

@@ -162,15 +162,19 @@ function healthPanels(builder: DashboardBuilder): void {
     )
     .withPanel(
       promTimeSeries({
-        title: "Duplicates, dead-letters and partial publishes",
+        title: "Duplicates, replays, dead-letters and partial publishes",
         description:
-          "Redeliveries skipped as already counted, messages dead-lettered by reason, and API publishes only one broker confirmed (per scrape window). A rising line means the two pipelines may drift apart.",
+          "Per scrape window: messages skipped because their id was counted within the dedup window (client retries), broker replays skipped as counted before (redeliveries, offsets replayed), messages dead-lettered by reason, API publishes only one broker confirmed, and those still waiting for the API to publish them to the other broker.",
         span: 8,
         unit: "short",
         series: [
           {
             expr: "sum by (pipeline) (increase(consumer_duplicates_total[$__rate_interval]))",
             legend: "{{pipeline}} duplicates",
+          },
+          {
+            expr: "sum by (pipeline) (increase(consumer_replays_total[$__rate_interval]))",
+            legend: "{{pipeline}} replays",
           },
           {
             // Labelled by reason, so no series exists until a first dead-letter: show 0 meanwhile.
@@ -181,6 +185,7 @@ function healthPanels(builder: DashboardBuilder): void {
             expr: "sum by (confirmed_by) (increase(api_partial_publishes_total[$__rate_interval])) or on() vector(0)",
             legend: "partial publish, confirmed by {{confirmed_by}}",
           },
+          { expr: "sum(api_repair_queue_messages)", legend: "waiting for repair" },
         ],
       }),
     )
@@ -188,11 +193,12 @@ function healthPanels(builder: DashboardBuilder): void {
       promTimeSeries({
         title: "Replicas up",
         description:
-          "Consumer replicas reporting consumer_up per pipeline, and scrape targets Prometheus reaches per deployable.",
+          "Consumer replicas reporting consumer_up per pipeline, those ready (connected, store writes going through), and scrape targets Prometheus reaches per deployable.",
         span: 8,
         unit: "short",
         series: [
           { expr: "sum by (pipeline) (consumer_up)", legend: "{{pipeline}} replicas" },
+          { expr: "sum by (pipeline) (consumer_ready)", legend: "{{pipeline}} ready" },
           {
             expr: 'sum by (job) (up{job=~"api|rabbitmq-consumer|kafka-consumer"})',
             legend: "{{job}} targets up",

@@ -14,6 +14,7 @@ export function delta(after: StoreSnapshot, before: StoreSnapshot): StoreSnapsho
     countries: minus(after.countries, before.countries),
     weathers: minus(after.weathers, before.weathers),
     duplicates: after.duplicates - before.duplicates,
+    replays: after.replays - before.replays,
     deadLettered: after.deadLettered - before.deadLettered,
     latencyMs: minus(after.latencyMs, before.latencyMs),
     recent: after.recent,
@@ -55,6 +56,7 @@ export function renderTable(load: LoadResult, valkey: PipelineRun, redis: Pipeli
     );
   }
   row("duplicates skipped", "", fmt(valkey.counted.duplicates), fmt(redis.counted.duplicates));
+  row("replays skipped", "", fmt(valkey.counted.replays), fmt(redis.counted.replays));
   row("dead-lettered", "", fmt(valkey.counted.deadLettered), fmt(redis.counted.deadLettered));
   for (const p of [50, 95, 99]) {
     row(`end-to-end latency p${p}`, "", latency(valkey.counted.latencyMs, p), latency(redis.counted.latencyMs, p));

@@ -35,6 +35,7 @@ export function fixturePhase(): PhaseResult {
   const snapshot = (countries: Record<string, number>): StoreSnapshot => ({
     total: 999,
     duplicates: 0,
+    replays: 0,
     deadLettered: 0,
     countries,
     weathers: { Lluvioso: 333, Nublado: 333, Soleado: 333 },

@@ -18,7 +18,9 @@ export function buildTestApp(options: { settings?: Record<string, string>; keepM
   const rabbitmq = new FakeBroker("rabbitmq", options.keepMessages ?? true);
   const kafka = new FakeBroker("kafka", options.keepMessages ?? true);
   const metrics = new ApiMetrics();
-  return { ...assembleApi(config, { rabbitmq, kafka }, silentLogger, metrics), rabbitmq, kafka, metrics };
+  const assembled = assembleApi(config, { rabbitmq, kafka }, silentLogger, metrics);
+  // Tests drive the server's own handler, so they see the request metrics it records.
+  return { ...assembled, app: { handle: assembled.handle }, rabbitmq, kafka, metrics };
 }
 
 export function post(path: string, body: unknown, contentType = "application/json"): Request {

@@ -44,7 +44,7 @@ export async function realApp(
   kafka.start();
   if (options.waitUp !== false)
     await waitFor("both brokers connected", () => rabbitmq.isUp() && kafka.isUp(), { timeoutMs: 20000 });
-  const { app, repair } = assembleApi(
+  const { handle, repair } = assembleApi(
     { ...config, RETRY_AFTER_SECONDS: 1 },
     { rabbitmq, kafka },
     silentLogger,
@@ -54,5 +54,5 @@ export async function realApp(
     await repair.close(0);
     await Promise.all([rabbitmq.close(), kafka.close()]);
   };
-  return { app, queue, topic, close, config, rabbitmq, kafka, metrics };
+  return { app: { handle }, queue, topic, close, config, rabbitmq, kafka, metrics };
 }

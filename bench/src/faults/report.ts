@@ -20,7 +20,8 @@ export function faultsTable(results: readonly FaultResult[]): Table {
     "lost",
     "counted twice",
     "counted without a 202",
-    "replays skipped",
+    "same id again, skipped",
+    "broker replays, skipped",
     "caught up after load (s)",
     "backlog left",
   ];
@@ -36,6 +37,7 @@ export function faultsTable(results: readonly FaultResult[]): Table {
         v.countedTwice,
         v.countedWithout202,
         v.duplicatesSkipped,
+        v.replaysSkipped,
         seconds(v.caughtUpS),
         v.backlogLeft,
       ];
@@ -77,7 +79,7 @@ const EXPLANATION = [
   "Each fault runs under load from a client that gives every message its own id and retries a 503, an error or a timeout with the same id until it gets a 202 (the API's contract).",
   "After the load, every consumer is stopped (each settles what it counted) and the broker must hold nothing more for it (`backlog left`); then every id the client sent is looked up in each store's dedup window.",
   "`lost`: acknowledged ids never counted. `counted twice`: total_messages minus the distinct ids found counted. `counted without a 202`: ids counted although the client never got a 202 for them (a partial publish the API repaired, or an answer lost on the way).",
-  "`replays skipped`: deliveries the store recognised as counted already (broker redeliveries after a crash, client retries). `all ready again`: from the end of the fault until the API and every consumer answered /readyz 200, with no command typed.",
+  "`same id again, skipped`: messages whose id was counted within the dedup window (a client's retry after a 503 that one broker had taken, a partial publish the API repaired). `broker replays, skipped`: redeliveries and replayed offsets the store recognised as counted. `all ready again`: from the end of the fault until the API and every consumer answered /readyz 200, with no command typed.",
 ];
 
 export async function writeFaultReport(

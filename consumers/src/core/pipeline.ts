@@ -42,8 +42,10 @@ export class CountingPipeline<D extends Delivery> {
   #fatal: ((error: Error) => void) | undefined;
   #drained: Promise<void> | undefined;
   #stalled = false;
-  /** Ids of the last batch whose acknowledgement the broker confirmed: the store forgets them as unacknowledged. */
+  /** Ids whose acknowledgement the broker confirmed since the last store call: the store forgets them as unacknowledged. */
   #settled: Buffer[] = [];
+  /** Acknowledgements sent and not yet confirmed; the next batch does not wait for them, a drain does. */
+  readonly #acks = new Set<Promise<void>>();
 
   readonly #source: Settler<D>;
   readonly #store: StoreLike;
@@ -77,7 +79,6 @@ export class CountingPipeline<D extends Delivery> {
 
   /** The source's sink: one delivery, in broker order. */
   readonly accept = (delivery: D): void => {
-    this.#metrics.consumed.inc();
     const size = this.#buffer.push(delivery);
     if (size === 1) this.#oldestAt = performance.now();
     if (this.#options.batchMaxWaitMs === 0 || size >= this.#options.batchMaxSize) this.#wakeUp();
@@ -97,6 +98,7 @@ export class CountingPipeline<D extends Delivery> {
     this.#drained ??= (async () => {
       this.#stopping = true;
       this.#wakeUp();
+      const until = performance.now() + timeoutMs;
       try {
         await withTimeout(this.#loop ?? Promise.resolve(), timeoutMs, "draining the batches in hand");
       } catch {
@@ -104,6 +106,7 @@ export class CountingPipeline<D extends Delivery> {
         this.#logger.warn("shutdown budget spent; handing deliveries back", { deliveries: left.length });
         if (left.length > 0) await this.#source.release(left).catch(() => {});
       }
+      await this.#settleConfirmed(Math.max(0, until - performance.now()));
     })();
     return this.#drained;
   }
@@ -170,6 +173,7 @@ export class CountingPipeline<D extends Delivery> {
   }
 
   async #process(batch: D[]): Promise<void> {
+    this.#metrics.consumed.inc(batch.length); // per batch, not per delivery: the hot path stays free of it
     const countedAt = Date.now();
     const { valid, acceptedAt, validDeliveries, bad } = classifyBatch(batch, countedAt);
     if (bad.length > 0) {
@@ -190,19 +194,42 @@ export class CountingPipeline<D extends Delivery> {
     this.#metrics.batchSize.observe(batch.length);
     this.#metrics.counted.inc(result.counted);
     if (result.duplicates > 0) this.#metrics.duplicates.inc(result.duplicates);
+    if (result.replays > 0) this.#metrics.replays.inc(result.replays);
     for (let i = 0; i < acceptedAt.length; i++) {
       if (result.countedFlags[i]) {
         this.#metrics.endToEndLatency.observe(Math.max(0, countedAt - (acceptedAt[i] as number)) / 1000);
       }
     }
+    // The next batch does not wait for the broker's confirmation; ids leave the replay guard once it comes.
+    const acking = this.#source.ack(batch).then(
+      (acknowledged) => {
+        const confirmed = new Set(acknowledged);
+        for (let i = 0; i < valid.length; i++) {
+          if (confirmed.has(validDeliveries[i] as D)) this.#settled.push((valid[i] as CountableMessage).id);
+        }
+      },
+      (error: unknown) => {
+        // Counted already: the redelivery that follows is recognised by the store and skipped.
+        this.#logger.warn("acknowledging a counted batch failed; it will be redelivered and skipped", { error });
+      },
+    );
+    this.#acks.add(acking);
+    void acking.finally(() => this.#acks.delete(acking));
+  }
+
+  /**
+   * At shutdown: waits for the acknowledgements in flight, then tells the store which ids left the
+   * broker for good, so that a clean stop leaves nothing in the replay guard. Best effort, bounded.
+   */
+  async #settleConfirmed(timeoutMs: number): Promise<void> {
+    const guard = this.#source.replayGuardKey;
     try {
-      const acknowledged = new Set(await this.#source.ack(batch));
-      for (let i = 0; i < valid.length; i++) {
-        if (acknowledged.has(validDeliveries[i] as D)) this.#settled.push((valid[i] as CountableMessage).id);
-      }
+      await withTimeout(Promise.all(this.#acks), timeoutMs, "acknowledgements in flight");
+      if (this.#settled.length === 0 || guard === undefined) return;
+      await withTimeout(this.#store.countBatch([], 0, guard, this.#settled), timeoutMs, "settling the replay guard");
+      this.#settled = [];
     } catch (error) {
-      // Counted already: the redelivery that follows is recognised by the store and skipped.
-      this.#logger.warn("acknowledging a counted batch failed; it will be redelivered and skipped", { error });
+      this.#logger.warn("acknowledgements not confirmed at shutdown; their ids stay in the replay guard", { error });
     }
   }
 

@@ -41,9 +41,14 @@ interface Session {
  * settled in delivery order, so "everything up to the last tag" is exactly the batch. Bad
  * messages are published (with a confirm) to `<queue>.dlq` with their reason in headers.
  */
+/** How often acknowledgements sent are confirmed with one request (see ack). */
+const CONFIRM_EVERY_MS = 50;
+
 export class RabbitSource implements Source<RabbitDelivery> {
   readonly replayGuardKey = STORE_KEYS.unacknowledged;
   #session: Session | undefined;
+  #unconfirmed: { channel: Channel; resolve: () => void; reject: (error: Error) => void }[] = [];
+  #confirmTimer: ReturnType<typeof setTimeout> | undefined;
 
   readonly #options: RabbitSourceOptions;
   constructor(options: RabbitSourceOptions) {
@@ -124,17 +129,37 @@ export class RabbitSource implements Source<RabbitDelivery> {
     }
   }
 
-  async ack(batch: readonly RabbitDelivery[]): Promise<readonly RabbitDelivery[]> {
+  /**
+   * Acknowledges at once; resolves once the broker has provably processed the ack. basic.ack has
+   * no reply, but a request on the same channel is answered only after everything sent before it:
+   * one such request every CONFIRM_EVERY_MS confirms all the acks sent meanwhile (not one per batch).
+   */
+  ack(batch: readonly RabbitDelivery[]): Promise<readonly RabbitDelivery[]> {
     const channel = this.#settle(batch, (channel, last) => channel.ack(last, true), "ack");
-    if (!channel) return [];
-    // basic.ack has no reply; a later request on the same channel is answered only after the
-    // broker has processed everything before it. The store forgets the ids only after this.
+    if (!channel) return Promise.resolve([]);
+    const acknowledged = batch.filter((delivery) => delivery.channel === channel);
+    return new Promise((resolve, reject) => {
+      this.#unconfirmed.push({ channel, resolve: () => resolve(acknowledged), reject });
+      this.#confirmTimer ??= setTimeout(() => void this.#confirmAcks(), CONFIRM_EVERY_MS);
+    });
+  }
+
+  async #confirmAcks(): Promise<void> {
+    this.#confirmTimer = undefined;
+    const waiting = this.#unconfirmed.splice(0);
+    const channel = this.#session?.consume;
+    let failure: Error | undefined;
     try {
+      if (!channel) throw new Error("the channel closed before the acknowledgements were confirmed");
       await withTimeout(channel.checkQueue(this.#options.queue), this.#options.closeTimeoutMs, "ack confirmation");
     } catch (error) {
-      throw amqpError("confirming the ack", error);
+      failure = amqpError("confirming acknowledgements", error);
     }
-    return batch.filter((delivery) => delivery.channel === channel);
+    for (const ack of waiting) {
+      // An ack sent on a channel that has since closed may not have been processed: not confirmed.
+      if (failure === undefined && ack.channel === channel) ack.resolve();
+      else ack.reject(failure ?? new BrokerError("rabbitmq", "acknowledged on a channel that closed", true));
+    }
   }
 
   async release(batch: readonly RabbitDelivery[]): Promise<void> {

@@ -3,10 +3,10 @@
 -- it runs, when the store is out of memory (maxmemory with noeviction): nothing half-written.
 -- Counts one batch atomically, each message at most once.
 --
--- KEYS[1..7]  country_counts, weather_counts, total_messages, recent_messages, e2e_latency_ms,
---             duplicates_total, dead_lettered_total
--- KEYS[8]     replay guard: the unacknowledged ids (zset, RabbitMQ) or the topic's offsets (hash, Kafka)
--- KEYS[9..]   dedup buckets, the current one first, then the earlier ones still inside the window
+-- KEYS[1..8]  country_counts, weather_counts, total_messages, recent_messages, e2e_latency_ms,
+--             duplicates_total, dead_lettered_total, replays_total
+-- KEYS[9]     replay guard: the unacknowledged ids (zset, RabbitMQ) or the topic's offsets (hash, Kafka)
+-- KEYS[10..]  dedup buckets, the current one first, then the earlier ones still inside the window
 --
 -- ARGV[1] mode: "rabbitmq" or "kafka"        ARGV[2] expiry of the current bucket (s)
 -- ARGV[3] recent list cap                    ARGV[4] messages dead-lettered in this batch
@@ -15,16 +15,16 @@
 -- then 6 per message: id (16 bytes), country, weather, latency bucket, envelope JSON, and
 --   RabbitMQ: "1" if the broker redelivered it | Kafka: "<partition>:<offset>"
 --
--- A message is a duplicate if it is a replay (Kafka: at or below its partition's counted offset;
--- RabbitMQ: redelivered and still unacknowledged here) or if its id is in the dedup window (a
--- client retry, a re-publish). Returns { counted, duplicates, flags } with "1"/"0" per message.
+-- A message is a replay (Kafka: at or below its partition's counted offset; RabbitMQ: redelivered
+-- and still unacknowledged here) or a duplicate (its id in the dedup window: a client retry, a
+-- re-publish), or it is counted. Returns { counted, duplicates, replays, flags }, "1"/"0" per message.
 local kafka = ARGV[1] == 'kafka'
 local bucketTtl = ARGV[2]
 local recentMax = tonumber(ARGV[3])
 local deadLettered = tonumber(ARGV[4])
 local now = tonumber(ARGV[5])
-local guard = KEYS[8]
-local current = KEYS[9]
+local guard = KEYS[9]
+local current = KEYS[10]
 
 local settled = tonumber(ARGV[7])
 if not kafka then
@@ -33,7 +33,7 @@ if not kafka then
 end
 
 local function inWindow(id)
-  for k = 9, #KEYS do
+  for k = 10, #KEYS do
     if redis.call('SISMEMBER', KEYS[k], id) == 1 then return true end
   end
   return false
@@ -41,23 +41,26 @@ end
 
 local offsets = {} -- Kafka: partition -> highest offset counted (or seen) so far
 local countries, weathers, buckets, recent, flags = {}, {}, {}, {}, {}
-local counted, duplicates = 0, 0
+local counted, duplicates, replays = 0, 0, 0
 
 for a = 8 + settled, #ARGV, 6 do
-  local id, replay = ARGV[a], ARGV[a + 5]
-  local duplicate = false
+  local id, position = ARGV[a], ARGV[a + 5]
+  local replay, duplicate = false, false
   if kafka then
-    local colon = string.find(replay, ':', 1, true)
-    local partition, offset = string.sub(replay, 1, colon - 1), tonumber(string.sub(replay, colon + 1))
+    local colon = string.find(position, ':', 1, true)
+    local partition, offset = string.sub(position, 1, colon - 1), tonumber(string.sub(position, colon + 1))
     local last = offsets[partition]
     if last == nil then last = tonumber(redis.call('HGET', guard, partition) or '-1') end
-    duplicate = offset <= last
+    replay = offset <= last
     if offset > last then offsets[partition] = offset else offsets[partition] = last end
-  elseif replay == '1' then
-    duplicate = redis.call('ZSCORE', guard, id) ~= false
+  elseif position == '1' then
+    replay = redis.call('ZSCORE', guard, id) ~= false
   end
-  if not duplicate then duplicate = inWindow(id) end
-  if duplicate then
+  if not replay then duplicate = inWindow(id) end
+  if replay then
+    replays = replays + 1
+    flags[#flags + 1] = '0'
+  elseif duplicate then
     duplicates = duplicates + 1
     flags[#flags + 1] = '0'
   else
@@ -92,5 +95,6 @@ if counted > 0 then
 end
 if duplicates > 0 then redis.call('INCRBY', KEYS[6], duplicates) end
 if deadLettered > 0 then redis.call('INCRBY', KEYS[7], deadLettered) end
+if replays > 0 then redis.call('INCRBY', KEYS[8], replays) end
 
-return { counted, duplicates, table.concat(flags) }
+return { counted, duplicates, replays, table.concat(flags) }

@@ -15,6 +15,7 @@ const FIXED_KEYS = [
   STORE_KEYS.e2eLatencyMs,
   STORE_KEYS.duplicatesTotal,
   STORE_KEYS.deadLetteredTotal,
+  STORE_KEYS.replaysTotal,
 ];
 
 /** What the script needs of one valid message. */
@@ -33,12 +34,18 @@ export interface CountableMessage {
 
 export interface BatchResult {
   counted: number;
+  /** Ids counted within the dedup window (client retries, re-publishes). */
   duplicates: number;
+  /** Broker replays of messages counted before. */
+  replays: number;
   /** Per message, in batch order: true if counted now, false if it had been counted before. */
   countedFlags: boolean[];
 }
 
-type CountBatch = (numKeys: number, ...keysAndArgs: (string | number | Buffer)[]) => Promise<[number, number, string]>;
+type CountBatch = (
+  numKeys: number,
+  ...keysAndArgs: (string | number | Buffer)[]
+) => Promise<[number, number, number, string]>;
 
 export interface CountStoreOptions {
   mode: "rabbitmq" | "kafka";
@@ -134,10 +141,10 @@ export class CountStore {
     for (const m of messages) args.push(m.id, m.country, m.weather, m.latencyField, m.json, m.position);
     try {
       const countBatch = (this.client as unknown as { countBatch: CountBatch }).countBatch.bind(this.client);
-      const [counted, duplicates, flags] = await countBatch(keys.length, ...keys, ...args);
+      const [counted, duplicates, replays, flags] = await countBatch(keys.length, ...keys, ...args);
       const countedFlags = new Array<boolean>(flags.length);
       for (let i = 0; i < flags.length; i++) countedFlags[i] = flags.charCodeAt(i) === 49; // "1"
-      return { counted, duplicates, countedFlags };
+      return { counted, duplicates, replays, countedFlags };
     } catch (error) {
       throw storeError(error);
     }

@@ -76,6 +76,9 @@ describe.each(pipelineCases(11, "test-consumers"))("$name with 2 replicas", ({ s
     expect(settled.countries).toEqual(expected.countries);
     expect(settled.weathers).toEqual(expected.weathers);
     expect(settled.duplicates).toBe(0);
+    // RabbitMQ redelivers only after a consumer dies; Kafka may replay after a rebalance (a heartbeat
+    // late on a busy machine), which the store recognises: informative, not asserted.
+    if (!(broker instanceof KafkaFixture)) expect(settled.replays).toBe(0);
     expect(settled.deadLettered).toBe(POISON.length);
     expect(Object.values(settled.latencyMs).reduce((a, b) => a + b, 0)).toBe(MESSAGES);
     expect(settled.recent).toBe(100);

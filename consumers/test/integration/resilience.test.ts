@@ -113,6 +113,7 @@ describe.each(cases)("$name", ({ storeUrl, setup }) => {
     ]);
     // A clean stop acknowledges what it counted, so nothing was redelivered after counting.
     expect(snapshot.duplicates).toBe(0);
+    expect(snapshot.replays).toBe(0);
   }, 180_000);
 
   test("replicas scaled 1 -> 2 -> 3 -> 1 mid-stream (a rebalance at each step): nothing lost, nothing counted twice", async () => {

@@ -13,8 +13,10 @@ export const STORE_KEYS = {
   recentMessages: "recent_messages",
   /** Hash: latency bucket upper bound in ms (see LATENCY_FIELDS) -> messages in that bucket (not cumulative). */
   e2eLatencyMs: "e2e_latency_ms",
-  /** Integer: deliveries skipped because they had been counted already (broker replays, client retries). */
+  /** Integer: messages skipped because their id was counted within the dedup window (client retries, re-publishes). */
   duplicatesTotal: "duplicates_total",
+  /** Integer: broker replays skipped (Kafka records at or below the counted offset, RabbitMQ redeliveries of counted ids). */
+  replaysTotal: "replays_total",
   /** Integer: messages sent to the dead-letter queue/topic. */
   deadLetteredTotal: "dead_lettered_total",
   /**

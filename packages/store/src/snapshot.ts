@@ -6,7 +6,10 @@ export interface StoreSnapshot {
   total: number;
   countries: Record<string, number>;
   weathers: Record<string, number>;
+  /** Same id within the dedup window (client retries, re-publishes). */
   duplicates: number;
+  /** Broker replays of messages counted before (redeliveries, offsets replayed). */
+  replays: number;
   deadLettered: number;
   /** Non-cumulative counts per latency bucket field ("1" ... "+Inf"). */
   latencyMs: Record<string, number>;
@@ -30,6 +33,7 @@ export async function readSnapshot(client: Valkey): Promise<StoreSnapshot> {
     .get(STORE_KEYS.deadLetteredTotal)
     .hgetall(STORE_KEYS.e2eLatencyMs)
     .llen(STORE_KEYS.recentMessages)
+    .get(STORE_KEYS.replaysTotal)
     .exec();
   if (!replies) throw new Error("store transaction aborted");
   const value = (i: number) => {
@@ -47,5 +51,6 @@ export async function readSnapshot(client: Valkey): Promise<StoreSnapshot> {
     deadLettered: Number(value(4) ?? 0),
     latencyMs: latency,
     recent: Number(value(6) ?? 0),
+    replays: Number(value(7) ?? 0),
   };
 }

@@ -10,12 +10,16 @@ export const API_METRICS = [
   "api_broker_publish_duration_seconds",
   "api_partial_publishes_total",
   "api_broker_up",
+  "api_repair_queue_messages",
+  "api_repaired_messages_total",
+  "api_repair_abandoned_messages_total",
 ] as const;
 
 export const CONSUMER_METRICS = [
   "consumer_messages_consumed_total",
   "consumer_messages_counted_total",
   "consumer_duplicates_total",
+  "consumer_replays_total",
   "consumer_dead_lettered_total",
   "consumer_batch_size",
   "consumer_store_batch_duration_seconds",
@@ -23,6 +27,9 @@ export const CONSUMER_METRICS = [
   "consumer_kafka_lag",
   "consumer_rabbitmq_queue_depth",
   "consumer_up",
+  "consumer_ready",
+  "consumer_broker_reconnects_total",
+  "consumer_retries_total",
 ] as const;
 
 export const KNOWN_METRICS: ReadonlySet<string> = new Set<string>([...API_METRICS, ...CONSUMER_METRICS, "up"]);
@@ -34,6 +41,7 @@ export const STORE_KEYS: ReadonlySet<string> = new Set([
   "recent_messages",
   "e2e_latency_ms",
   "duplicates_total",
+  "replays_total",
   "dead_lettered_total",
 ]);
 
