@@ -199,7 +199,7 @@ export function ceilingPipelinesTable(ceiling: CeilingResult): Table {
       n(p.highestRatePerS, 0),
       p.slowestPart,
       n(p.slowestRatePerS, 0),
-      p.fraction === null ? "n/a" : n(p.fraction, 2),
+      p.fraction === null ? "n/a" : n(p.fraction, 3),
     ]),
   };
 }

@@ -119,7 +119,7 @@ export function summaryLines(dir: string, scenario: ScenarioResult): string[] {
     for (const p of scenario.ceiling.parts) lines.push(`  part ${p.id}: ${round(p.ratePerS, 0)} msg/s`);
     for (const p of scenario.ceiling.pipelines) {
       lines.push(
-        `  ${p.pipeline} (${p.messagesPerRequest}/request): ${p.highestRatePerS ?? "none"}/s = ${round(p.fraction, 2) ?? "n/a"} of its slowest part (${p.slowestPart}, ${round(p.slowestRatePerS, 0)}/s)`,
+        `  ${p.pipeline} (${p.messagesPerRequest}/request): ${p.highestRatePerS ?? "none"}/s = ${round(p.fraction, 3) ?? "n/a"} of its slowest part (${p.slowestPart}, ${round(p.slowestRatePerS, 0)}/s)`,
       );
     }
   }
