@@ -15,7 +15,7 @@ export BASH_ENV := $(ROOT)/scripts/lib/env.sh
 
 # Test tiers. Unit: no broker, no server. Integration: the native stack, started first.
 UNIT_TESTS := $(wildcard packages api/test/unit consumers/test/unit test/deploy test/tooling grafana/test)
-INTEGRATION_TESTS := $(wildcard test/integration api/test/integration consumers/test/integration test/observability test/bench test/faults)
+INTEGRATION_TESTS := $(wildcard test/integration api/test/integration consumers/test/integration test/observability test/bench test/soak test/faults)
 TEST_LOG := $(STATE_DIR)/test.log
 
 .PHONY: help setup bun deps browser lint format typecheck test test-unit test-integration env \

@@ -34,7 +34,7 @@ test-integration: bench-tools
 
 # Variables given on the command line (SCENARIO=, DURATION_S=, RATE=, BATCH_SIZE=, ... see
 # bench/src/config.ts) reach the recipe's environment and win over .env and .env.example.
-bench: setup bench-tools services-up ## Pipeline benchmark: SCENARIO=seed|rate|max|replicas|partitions|backlog [DURATION_S= RATE= BATCH_SIZE=]
+bench: setup bench-tools services-up ## Pipeline benchmark: SCENARIO=seed|rate|max|replicas|partitions|backlog|soak|ceiling|faults [DURATION_S= RATE= BATCH_SIZE= ...]
 	@"$(BUN)" "$(ROOT)/bench/src/main.ts"
 
 locust: locust-install ## The original lab's Locust run against API_URL (default http://127.0.0.1:$$API_PORT), 100 users, 60 s

@@ -1,7 +1,17 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { loadConfig } from "@weather/config";
 
-export const SCENARIOS = ["seed", "rate", "max", "replicas", "partitions", "backlog", "faults"] as const;
+export const SCENARIOS = [
+  "seed",
+  "rate",
+  "max",
+  "replicas",
+  "partitions",
+  "backlog",
+  "soak",
+  "ceiling",
+  "faults",
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const Port = (fallback: number) => Type.Integer({ minimum: 1, maximum: 65535, default: fallback });
@@ -47,6 +57,26 @@ export const BenchConfig = Type.Object({
   /** Light load before each phase's measurement (0 = none); its messages are not counted. */
   WARMUP_S: Type.Integer({ minimum: 0, maximum: 60, default: 3 }),
   WARMUP_RATE: Type.Integer({ minimum: 1, default: 300 }),
+  /**
+   * The consumers' dedup window in every phase (their DEDUP_WINDOW_SECONDS; the deployed default).
+   * The soak judges memory flat after 1.25 windows (a window and one bucket).
+   */
+  DEDUP_WINDOW_SECONDS: Type.Integer({ minimum: 4, maximum: 7 * 86400, default: 600 }),
+  /** `soak`: load duration and rate (one phase), and how often memory is sampled. */
+  SOAK_DURATION_S: Type.Integer({ minimum: 10, maximum: 86400, default: 1800 }),
+  SOAK_RATE: Type.Integer({ minimum: 1, maximum: 200000, default: 2000 }),
+  SOAK_SAMPLE_S: Type.Integer({ minimum: 1, maximum: 600, default: 10 }),
+  /** `soak`: a series is flat when its fitted slope changes it by less than this % of its mean per hour. */
+  SOAK_FLAT_PCT_PER_HOUR: Type.Number({ minimum: 0, default: 10 }),
+  /** `ceiling`: how long each broker part publishes, and how many messages are in flight meanwhile. */
+  CEILING_PART_S: Type.Integer({ minimum: 1, maximum: 600, default: 5 }),
+  CEILING_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 100000, default: 1000 }),
+  /** `ceiling`: messages per count-script call in the store parts (comma-separated). */
+  CEILING_STORE_BATCHES: Type.String({ pattern: "^[0-9]+(,[0-9]+)*$", default: "100,500" }),
+  /** `ceiling`: the pipelines' max-rate search is repeated with this many messages per request (POST /process/batch). */
+  CEILING_PIPELINE_BATCH: Type.Integer({ minimum: 2, maximum: 500, default: 100 }),
+  /** Where scripts/services.sh keeps the servers' pid files (relative to the checkout). */
+  STATE_DIR: Type.String({ minLength: 1, default: ".state" }),
   /** Cap on vegeta's workers (each holds one connection at most). */
   LOAD_MAX_WORKERS: Type.Integer({ minimum: 1, default: 2000 }),
   REPORTS_DIR: Type.String({ minLength: 1, default: "reports" }),

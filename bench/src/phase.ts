@@ -1,13 +1,19 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { BrokerAdmin } from "./brokers.ts";
 import { type BenchConfig, withDb } from "./config.ts";
+import { type Drain, waitForDrain } from "./drain.ts";
 import { runLocust } from "./load/locust.ts";
 import type { HttpLoadResult } from "./load/summary.ts";
 import { runVegeta } from "./load/vegeta.ts";
 import { metricSum } from "./metrics.ts";
+import { serverProcesses } from "./proc.ts";
 import type { Progress } from "./progress.ts";
+import { type CpuUsage, ProcessWatch, type WatchedProcess, watchChild } from "./resources.ts";
+import { CountSampler, countedNow, type MemorySample, MemorySampler, type Sample } from "./sampling.ts";
 import { type Source, Stack } from "./stack.ts";
 import { PIPELINES, type PipelineName, type StoreReader, type StoreSnapshot } from "./stores.ts";
+
+export type { MemorySample, Sample } from "./sampling.ts";
 
 export type LoadSpec =
   | { kind: "vegeta"; ratePerS: number; durationS: number; messagesPerRequest: number }
@@ -22,13 +28,8 @@ export interface PhaseSpec {
   load: LoadSpec;
   /** `backlog`: consumers are stopped while the load runs and started after it. */
   consumersStoppedDuringLoad?: boolean;
-}
-
-export interface Sample {
-  /** Seconds since the load started. */
-  t: number;
-  apiAccepted: number | null;
-  counted: Record<PipelineName, number>;
+  /** `soak`: sample every process's RSS and each store's memory and keys this often (seconds). */
+  memorySampleS?: number;
 }
 
 export interface PipelineOutcome {
@@ -46,18 +47,30 @@ export interface PipelineOutcome {
 
 export interface PhaseResult {
   spec: PhaseSpec;
-  names: { queue: string; topic: string; group: string; valkeyUrl: string; redisUrl: string };
+  names: PhaseNames;
   startedAt: string;
   load: HttpLoadResult;
   /** Messages the API accepted in this phase (its own counter; the client's count if unavailable). */
   accepted: number;
   samples: Sample[];
   pipelines: Record<PipelineName, PipelineOutcome>;
-  apiMetrics: { acceptedTotal: number | null; partialPublishes: number | null };
+  apiMetrics: ApiCounters;
   /** Seconds the load ran (wall clock). */
   loadWallS: number;
+  /** CPU of every process from the start of the load until both stores caught up, per accepted message. */
+  cpu: CpuUsage;
+  /** `soak` only: memory over time, from the start of the load. */
+  memory?: MemorySample[];
   /** Set when a store's count went down during the phase: something else cleared the bench's DB. */
   disturbed?: string;
+}
+
+export interface PhaseNames {
+  queue: string;
+  topic: string;
+  group: string;
+  valkeyUrl: string;
+  redisUrl: string;
 }
 
 export interface PhaseContext {
@@ -70,10 +83,113 @@ export interface PhaseContext {
   progress: Progress;
 }
 
-// Store polls while draining: fine enough to time a drain of a few seconds.
-const POLL_MS = 100;
+interface ApiCounters {
+  acceptedTotal: number | null;
+  partialPublishes: number | null;
+}
 
-async function apiMetrics(apiUrl: string): Promise<PhaseResult["apiMetrics"]> {
+/**
+ * One measured phase: its own queue, topic, group and cleared store DBs; a fresh API
+ * and consumers; the load; then waiting until both stores have counted what the API
+ * accepted (or stopped making progress); then the stores' exact figures, and what every
+ * process spent in CPU meanwhile.
+ */
+export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<PhaseResult> {
+  const names = phaseNames(ctx, spec);
+  const phaseDir = join(ctx.runDir, "phases", spec.id);
+  await ctx.admin.createTopic(names.topic, spec.partitions);
+  await Promise.all(PIPELINES.map((p) => ctx.readers[p].reset()));
+  const stack = new Stack({
+    root: ctx.root,
+    logDir: join(phaseDir, "logs"),
+    apiPort: ctx.config.BENCH_API_PORT,
+    consumerBasePort: ctx.config.BENCH_CONSUMER_BASE_PORT,
+    replicas: spec.replicas,
+    env: stackEnv(ctx.config, spec, names),
+  });
+  const startedAt = new Date().toISOString();
+  let samplers: { counts: CountSampler; memory?: MemorySampler } | undefined;
+  try {
+    ctx.progress.status(`${spec.label}: starting API and ${spec.replicas.rabbitmq}+${spec.replicas.kafka} consumers`);
+    await stack.start();
+    await warmUp(ctx, stack.apiUrl, phaseDir);
+    if (spec.consumersStoppedDuringLoad) await stack.stopConsumers();
+
+    // The API's counters are cumulative (warm-up included): the phase's share is after - before.
+    const before = await apiCounters(stack.apiUrl);
+    const watch = new ProcessWatch(() => [...serverWatch(ctx), ...stack.processes()]);
+    watch.start();
+    samplers = startSamplers(ctx, spec, stack, before, watch);
+    const load = await runLoad(ctx, spec.load, stack.apiUrl, phaseDir, watch);
+    samplers.counts.loadDone = true;
+    const loadWallS = samplers.counts.elapsedS();
+    const apiMetrics = since(before, await apiCounters(stack.apiUrl));
+    // The API's count is the reference: a closed-loop client (Locust) stops with requests
+    // in flight that the API accepted but the client never saw answered.
+    const accepted = apiMetrics.acceptedTotal ?? load.accepted;
+    const { drain, backlogAtStart } = await drainStores(ctx, spec, stack, accepted);
+    await stopSamplers(samplers);
+    const cpu = watch.finish(accepted);
+    const pipelines = await pipelineOutcomes(ctx, accepted, drain, backlogAtStart);
+    await Promise.all(PIPELINES.map((p) => ctx.readers[p].forgetDedupState()));
+    return {
+      spec,
+      names,
+      startedAt,
+      load,
+      accepted,
+      samples: samplers.counts.samples,
+      pipelines,
+      apiMetrics,
+      loadWallS,
+      cpu,
+      ...(samplers.memory ? { memory: samplers.memory.samples } : {}),
+      ...(samplers.counts.disturbed ? { disturbed: samplers.counts.disturbed } : {}),
+    };
+  } finally {
+    if (samplers) await stopSamplers(samplers);
+    await stack.close();
+    await ctx.admin.deleteTopics(names.topic).catch(() => undefined);
+    await ctx.admin.deleteQueues(names.queue).catch(() => undefined);
+  }
+}
+
+/** The phase's own queue, topic and group (named after the run, so never someone else's) and the bench's store DBs. */
+function phaseNames(ctx: PhaseContext, spec: PhaseSpec): PhaseNames {
+  const name = `bench-${ctx.runId}-${spec.id}`;
+  return {
+    queue: name,
+    topic: name,
+    group: name,
+    valkeyUrl: withDb(ctx.config.VALKEY_URL, ctx.config.BENCH_VALKEY_DB),
+    redisUrl: withDb(ctx.config.REDIS_URL, ctx.config.BENCH_REDIS_DB),
+  };
+}
+
+/** What every process of the phase's stack is given. */
+function stackEnv(config: Readonly<BenchConfig>, spec: PhaseSpec, names: PhaseNames): Record<string, string> {
+  return {
+    RABBITMQ_URL: config.RABBITMQ_URL,
+    KAFKA_BROKERS: config.KAFKA_BROKERS,
+    RABBITMQ_QUEUE: names.queue,
+    KAFKA_TOPIC: names.topic,
+    KAFKA_TOPIC_PARTITIONS: String(spec.partitions),
+    KAFKA_GROUP_ID: names.group,
+    VALKEY_URL: names.valkeyUrl,
+    REDIS_URL: names.redisUrl,
+    // The consumers' own setting would otherwise override the URL above.
+    STORE_URL: "",
+    // The consumers run with the window they are deployed with (the soak varies it).
+    DEDUP_WINDOW_SECONDS: String(config.DEDUP_WINDOW_SECONDS),
+  };
+}
+
+/** The brokers and stores of this checkout (their pid files), for CPU and memory accounting. */
+export function serverWatch(ctx: Pick<PhaseContext, "root" | "config">): WatchedProcess[] {
+  return serverProcesses(resolve(ctx.root, ctx.config.STATE_DIR));
+}
+
+async function apiCounters(apiUrl: string): Promise<ApiCounters> {
   try {
     const text = await (await fetch(`${apiUrl}/metrics`)).text();
     return {
@@ -85,137 +201,84 @@ async function apiMetrics(apiUrl: string): Promise<PhaseResult["apiMetrics"]> {
   }
 }
 
-async function countedNow(readers: PhaseContext["readers"]): Promise<Record<PipelineName, number>> {
-  const [valkey, redis] = await Promise.all(PIPELINES.map((p) => readers[p].total()));
-  return { "rabbitmq-valkey": valkey ?? 0, "kafka-redis": redis ?? 0 };
+function since(before: ApiCounters, after: ApiCounters): ApiCounters {
+  const delta = (value: number | null, base: number | null) => (value === null ? null : value - (base ?? 0));
+  return {
+    acceptedTotal: delta(after.acceptedTotal, before.acceptedTotal),
+    partialPublishes: delta(after.partialPublishes, before.partialPublishes),
+  };
+}
+
+function startSamplers(
+  ctx: PhaseContext,
+  spec: PhaseSpec,
+  stack: Stack,
+  before: ApiCounters,
+  watch: ProcessWatch,
+): { counts: CountSampler; memory?: MemorySampler } {
+  const acceptedNow = async () => since(before, await apiCounters(stack.apiUrl)).acceptedTotal;
+  const counts = new CountSampler(ctx.readers, acceptedNow, ctx.progress, spec.label, spec.load.durationS);
+  if (!spec.memorySampleS) return { counts };
+  return { counts, memory: new MemorySampler(ctx.readers, watch, spec.memorySampleS) };
+}
+
+async function stopSamplers(samplers: { counts: CountSampler; memory?: MemorySampler }): Promise<void> {
+  await Promise.all([samplers.counts.stop(), samplers.memory?.stop()]);
 }
 
 /**
- * One measured phase: its own queue, topic, group and cleared store DBs; a fresh API
- * and consumers; the load; then waiting until both stores have counted what the API
- * accepted (or stopped making progress); then the stores' exact figures.
+ * After the load: waits until both stores have counted what the API accepted. Backlog: the
+ * consumers start now; polling starts before they do, so the first message counted is seen.
  */
-export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<PhaseResult> {
-  const { config } = ctx;
-  const name = `bench-${ctx.runId}-${spec.id}`;
-  const names = {
-    queue: name,
-    topic: name,
-    group: name,
-    valkeyUrl: withDb(config.VALKEY_URL, config.BENCH_VALKEY_DB),
-    redisUrl: withDb(config.REDIS_URL, config.BENCH_REDIS_DB),
-  };
-  const phaseDir = join(ctx.runDir, "phases", spec.id);
-  await ctx.admin.createTopic(names.topic, spec.partitions);
-  await Promise.all(PIPELINES.map((p) => ctx.readers[p].reset()));
-  const stack = new Stack({
-    root: ctx.root,
-    logDir: join(phaseDir, "logs"),
-    apiPort: config.BENCH_API_PORT,
-    consumerBasePort: config.BENCH_CONSUMER_BASE_PORT,
-    replicas: spec.replicas,
-    env: {
-      RABBITMQ_URL: config.RABBITMQ_URL,
-      KAFKA_BROKERS: config.KAFKA_BROKERS,
-      RABBITMQ_QUEUE: names.queue,
-      KAFKA_TOPIC: names.topic,
-      KAFKA_TOPIC_PARTITIONS: String(spec.partitions),
-      KAFKA_GROUP_ID: names.group,
-      VALKEY_URL: names.valkeyUrl,
-      REDIS_URL: names.redisUrl,
-      // The consumers' own setting would otherwise override the URL above.
-      STORE_URL: "",
-      // A phase lasts minutes; the default day of dedup keys would only fill the store.
-      DEDUP_TTL_SECONDS: "3600",
-    },
-  });
-  const startedAt = new Date().toISOString();
-  const samples: Sample[] = [];
-  let sampling: ReturnType<typeof setInterval> | undefined;
-  try {
-    ctx.progress.status(`${spec.label}: starting API and ${spec.replicas.rabbitmq}+${spec.replicas.kafka} consumers`);
-    await stack.start();
-    await warmUp(ctx, stack.apiUrl, phaseDir);
-    if (spec.consumersStoppedDuringLoad) await stack.stopConsumers();
-
-    // The API's counters are cumulative (warm-up included): report this phase's share.
-    const before = await apiMetrics(stack.apiUrl);
-    const sinceStart = (value: number | null, base: number | null) => (value === null ? null : value - (base ?? 0));
-    const loadStart = performance.now();
-    const elapsedS = () => (performance.now() - loadStart) / 1000;
-    let loadDone = false;
-    let disturbed: string | undefined;
-    sampling = setInterval(async () => {
-      const [counted, metrics] = await Promise.all([countedNow(ctx.readers), apiMetrics(stack.apiUrl)]);
-      const t = elapsedS();
-      const previous = samples.at(-1);
-      for (const pipeline of PIPELINES) {
-        if (previous && counted[pipeline] < previous.counted[pipeline]) {
-          disturbed ??= `${pipeline} count fell from ${previous.counted[pipeline]} to ${counted[pipeline]} at ${t.toFixed(1)} s: another process cleared the bench's store DB; this phase's counts are not valid`;
-        }
-      }
-      samples.push({ t, apiAccepted: sinceStart(metrics.acceptedTotal, before.acceptedTotal), counted });
-      ctx.progress.line(
-        `${spec.label} ${loadDone ? "drain" : "load"} ${t.toFixed(0)}s/${spec.load.durationS}s  accepted=${
-          sinceStart(metrics.acceptedTotal, before.acceptedTotal) ?? "?"
-        }  valkey=${counted["rabbitmq-valkey"]}  redis=${counted["kafka-redis"]}`,
-      );
-    }, 1000);
-
-    const load = await runLoad(ctx, spec.load, stack.apiUrl, phaseDir);
-    loadDone = true;
-    const loadWallS = elapsedS();
-    const after = await apiMetrics(stack.apiUrl);
-    const metrics = {
-      acceptedTotal: sinceStart(after.acceptedTotal, before.acceptedTotal),
-      partialPublishes: sinceStart(after.partialPublishes, before.partialPublishes),
-    };
-
-    const backlogAtStart = spec.consumersStoppedDuringLoad ? await countedNow(ctx.readers) : undefined;
-    // Polling starts before the consumers do, so the first message they count is seen.
-    // The API's count is the reference: a closed-loop client (Locust) stops with requests
-    // in flight that the API accepted but the client never saw answered.
-    const accepted = metrics.acceptedTotal ?? load.accepted;
-    const draining = waitForDrain(ctx, accepted, performance.now());
-    if (spec.consumersStoppedDuringLoad) await stack.startConsumers();
-    const drain = await draining;
-    clearInterval(sampling);
-    sampling = undefined;
-
-    const pipelines = {} as Record<PipelineName, PipelineOutcome>;
-    for (const pipeline of PIPELINES) {
-      const snapshot = await ctx.readers[pipeline].snapshot();
-      const outcome: PipelineOutcome = {
-        snapshot,
-        counted: snapshot.total,
-        lost: Math.max(0, accepted - snapshot.total),
-        extra: Math.max(0, snapshot.total - accepted),
-        caughtUpAfterS: drain.caughtUpAfterS[pipeline],
-      };
-      if (backlogAtStart) {
-        const messages = accepted - backlogAtStart[pipeline];
-        const first = drain.firstProgressAfterS[pipeline];
-        const done = drain.caughtUpAfterS[pipeline];
-        // From the first message counted to the last: consumer start-up is not drain time.
-        const seconds = first !== null && done !== null ? done - first : null;
-        outcome.backlog = {
-          messages,
-          drainRatePerS: seconds !== null && seconds > 0 ? messages / seconds : null,
-          startupS: first,
-        };
-      }
-      pipelines[pipeline] = outcome;
-    }
-    return { spec, names, startedAt, load, accepted, samples, pipelines, apiMetrics: metrics, loadWallS, disturbed };
-  } finally {
-    if (sampling) clearInterval(sampling);
-    await stack.close();
-    await ctx.admin.deleteTopics(names.topic).catch(() => undefined);
-    await ctx.admin.deleteQueues(names.queue).catch(() => undefined);
-  }
+async function drainStores(
+  ctx: PhaseContext,
+  spec: PhaseSpec,
+  stack: Stack,
+  accepted: number,
+): Promise<{ drain: Drain; backlogAtStart?: Record<PipelineName, number> }> {
+  const backlogAtStart = spec.consumersStoppedDuringLoad ? await countedNow(ctx.readers) : undefined;
+  const draining = waitForDrain(ctx, accepted, performance.now());
+  if (spec.consumersStoppedDuringLoad) await stack.startConsumers();
+  return { drain: await draining, ...(backlogAtStart ? { backlogAtStart } : {}) };
 }
 
-async function runLoad(ctx: PhaseContext, load: LoadSpec, apiUrl: string, phaseDir: string): Promise<HttpLoadResult> {
+/** Each store's exact figures against what the API accepted. */
+async function pipelineOutcomes(
+  ctx: PhaseContext,
+  accepted: number,
+  drain: Drain,
+  backlogAtStart: Record<PipelineName, number> | undefined,
+): Promise<Record<PipelineName, PipelineOutcome>> {
+  const pipelines = {} as Record<PipelineName, PipelineOutcome>;
+  for (const pipeline of PIPELINES) {
+    const snapshot = await ctx.readers[pipeline].snapshot();
+    pipelines[pipeline] = {
+      snapshot,
+      counted: snapshot.total,
+      lost: Math.max(0, accepted - snapshot.total),
+      extra: Math.max(0, snapshot.total - accepted),
+      caughtUpAfterS: drain.caughtUpAfterS[pipeline],
+      ...(backlogAtStart ? { backlog: backlogOutcome(accepted - backlogAtStart[pipeline], drain, pipeline) } : {}),
+    };
+  }
+  return pipelines;
+}
+
+function backlogOutcome(messages: number, drain: Drain, pipeline: PipelineName): PipelineOutcome["backlog"] {
+  const first = drain.firstProgressAfterS[pipeline];
+  const done = drain.caughtUpAfterS[pipeline];
+  // From the first message counted to the last: consumer start-up is not drain time.
+  const seconds = first !== null && done !== null ? done - first : null;
+  return { messages, drainRatePerS: seconds !== null && seconds > 0 ? messages / seconds : null, startupS: first };
+}
+
+async function runLoad(
+  ctx: PhaseContext,
+  load: LoadSpec,
+  apiUrl: string,
+  phaseDir: string,
+  watch: ProcessWatch,
+): Promise<HttpLoadResult> {
   if (load.kind === "locust") {
     return runLocust({
       bin: join(ctx.root, ctx.config.LOCUST_BIN),
@@ -226,6 +289,7 @@ async function runLoad(ctx: PhaseContext, load: LoadSpec, apiUrl: string, phaseD
       durationS: load.durationS,
       jsonPrefix: join(phaseDir, "locust"),
       logFile: join(phaseDir, "logs", "locust.log"),
+      onSpawn: (child) => watchChild(watch, "locust", child),
     });
   }
   return runVegeta({
@@ -236,6 +300,7 @@ async function runLoad(ctx: PhaseContext, load: LoadSpec, apiUrl: string, phaseD
     messagesPerRequest: load.messagesPerRequest,
     maxWorkers: ctx.config.LOAD_MAX_WORKERS,
     filePrefix: join(phaseDir, "vegeta-"),
+    onSpawn: (child) => watchChild(watch, "vegeta", child),
   });
 }
 
@@ -257,41 +322,4 @@ async function warmUp(ctx: PhaseContext, apiUrl: string, phaseDir: string): Prom
   });
   await waitForDrain(ctx, load.accepted, performance.now());
   await Promise.all(PIPELINES.map((p) => ctx.readers[p].reset()));
-}
-
-interface Drain {
-  /** Seconds from `fromMs` until a store had counted everything accepted (null: never). */
-  caughtUpAfterS: Record<PipelineName, number | null>;
-  /** Seconds from `fromMs` to the last poll before a store's count first moved (null: never). */
-  firstProgressAfterS: Record<PipelineName, number | null>;
-}
-
-/** Polls both stores until each has counted `accepted`, or stalls, or the timeout passes. */
-async function waitForDrain(ctx: PhaseContext, accepted: number, fromMs: number): Promise<Drain> {
-  const caughtUp: Record<PipelineName, number | null> = { "rabbitmq-valkey": null, "kafka-redis": null };
-  const firstProgress: Record<PipelineName, number | null> = { "rabbitmq-valkey": null, "kafka-redis": null };
-  const initial = await countedNow(ctx.readers);
-  let last = initial;
-  // A store's first count happened after the previous poll: taking that poll's time makes
-  // a drain rate a lower bound, accurate to one poll interval.
-  let previousPollMs = performance.now();
-  let lastProgressMs = performance.now();
-  const deadline = fromMs + ctx.config.DRAIN_TIMEOUT_S * 1000;
-  while (performance.now() < deadline) {
-    const counted = await countedNow(ctx.readers);
-    const now = performance.now();
-    for (const pipeline of PIPELINES) {
-      if (firstProgress[pipeline] === null && counted[pipeline] !== initial[pipeline]) {
-        firstProgress[pipeline] = (previousPollMs - fromMs) / 1000;
-      }
-      if (caughtUp[pipeline] === null && counted[pipeline] >= accepted) caughtUp[pipeline] = (now - fromMs) / 1000;
-    }
-    if (PIPELINES.every((p) => caughtUp[p] !== null)) break;
-    if (PIPELINES.some((p) => counted[p] !== last[p])) lastProgressMs = now;
-    else if (now - lastProgressMs > ctx.config.DRAIN_STALL_S * 1000) break;
-    last = counted;
-    previousPollMs = now;
-    await Bun.sleep(POLL_MS);
-  }
-  return { caughtUpAfterS: caughtUp, firstProgressAfterS: firstProgress };
 }

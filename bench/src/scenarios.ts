@@ -1,5 +1,7 @@
+import { type CeilingResult, measureParts, pipelineCeiling } from "./ceiling/run.ts";
 import type { ScenarioName } from "./config.ts";
 import { type PhaseContext, type PhaseResult, type PhaseSpec, runPhase } from "./phase.ts";
+import { analyseSoak, type SoakAnalysis } from "./soak.ts";
 import { PIPELINES, type PipelineName } from "./stores.ts";
 
 export interface MaxStep {
@@ -9,11 +11,20 @@ export interface MaxStep {
   sustained: Record<PipelineName, boolean>;
 }
 
+export interface MaxSearch {
+  /** Messages per request (1: POST /process; more: POST /process/batch). */
+  messagesPerRequest: number;
+  steps: MaxStep[];
+  highest: Record<PipelineName, number | null>;
+}
+
 export interface ScenarioResult {
   name: ScenarioName;
   description: string;
   phases: PhaseResult[];
-  max?: { steps: MaxStep[]; highest: Record<PipelineName, number | null> };
+  max?: MaxSearch;
+  soak?: SoakAnalysis;
+  ceiling?: CeilingResult & { searches: MaxSearch[] };
 }
 
 const DESCRIPTIONS: Record<ScenarioName, string> = {
@@ -23,6 +34,9 @@ const DESCRIPTIONS: Record<ScenarioName, string> = {
   replicas: "The same open-loop rate with 1 and then 2 replicas of each consumer.",
   partitions: "The same open-loop rate with a Kafka topic of 1 and then 3 partitions.",
   backlog: "Consumers stopped while the load runs, then started: how fast each pipeline drains the backlog.",
+  soak: "A long open-loop run at a set rate: is every process's memory, and each store's memory and key count, flat once the dedup window is full, and within the sizing formula's bound?",
+  ceiling:
+    "Each broker and each store alone at its ceiling, then each pipeline's highest sustained rate (one message per request, then batches) as a fraction of its slowest part.",
   faults: "Each fault of the fault suite under load (bench/src/faults): loss, double counts and recovery per pipeline.",
 };
 
@@ -117,12 +131,49 @@ export async function runScenario(ctx: PhaseContext, name: ScenarioName): Promis
       );
       break;
     case "max":
-      result.max = await searchMax(ctx, result, replicas, partitions);
+      result.max = await searchMax(ctx, result, { replicas, partitions, messagesPerRequest: config.BATCH_SIZE });
+      break;
+    case "soak": {
+      const soak = await phase({
+        id: "soak",
+        label: `soak ${config.SOAK_DURATION_S}s at ${config.SOAK_RATE}/s, dedup window ${config.DEDUP_WINDOW_SECONDS}s`,
+        replicas,
+        partitions,
+        load: rate(config.SOAK_RATE, config.SOAK_DURATION_S),
+        memorySampleS: config.SOAK_SAMPLE_S,
+      });
+      result.phases.push(soak);
+      result.soak = analyseSoak(soak, config.DEDUP_WINDOW_SECONDS, config.SOAK_FLAT_PCT_PER_HOUR);
+      break;
+    }
+    case "ceiling":
+      result.ceiling = await ceiling(ctx, result, replicas, partitions);
       break;
     case "faults":
       throw new Error("the faults scenario has a runner of its own (bench/src/faults/main.ts)");
   }
   return result;
+}
+
+/**
+ * Each part alone, then the pipelines' max search with one message per request and with
+ * CEILING_PIPELINE_BATCH per request (how a pipeline can approach its parts' ceiling).
+ */
+async function ceiling(
+  ctx: PhaseContext,
+  result: ScenarioResult,
+  replicas: PhaseSpec["replicas"],
+  partitions: number,
+): Promise<NonNullable<ScenarioResult["ceiling"]>> {
+  const parts = await measureParts(ctx);
+  const searches: MaxSearch[] = [];
+  for (const messagesPerRequest of [1, ctx.config.CEILING_PIPELINE_BATCH]) {
+    searches.push(await searchMax(ctx, result, { replicas, partitions, messagesPerRequest }));
+  }
+  const pipelines = searches.flatMap((search) =>
+    PIPELINES.map((p) => pipelineCeiling(parts, p, search.messagesPerRequest, search.highest[p])),
+  );
+  return { parts, pipelines, searches };
 }
 
 /**
@@ -133,21 +184,22 @@ export async function runScenario(ctx: PhaseContext, name: ScenarioName): Promis
 async function searchMax(
   ctx: PhaseContext,
   result: ScenarioResult,
-  replicas: PhaseSpec["replicas"],
-  partitions: number,
-): Promise<NonNullable<ScenarioResult["max"]>> {
+  shape: { replicas: PhaseSpec["replicas"]; partitions: number; messagesPerRequest: number },
+): Promise<MaxSearch> {
+  const { replicas, partitions, messagesPerRequest } = shape;
   const { config } = ctx;
   const steps: MaxStep[] = [];
   const highest: Record<PipelineName, number | null> = { "rabbitmq-valkey": null, "kafka-redis": null };
   const lowestFailed: Record<PipelineName, number | null> = { "rabbitmq-valkey": null, "kafka-redis": null };
   const tryRate = async (ratePerS: number) => {
-    const id = `max-${ratePerS}`;
+    const perRequest = messagesPerRequest > 1 ? `-b${messagesPerRequest}` : "";
+    const id = `max${perRequest}-${ratePerS}`;
     const phase = await runPhase(ctx, {
       id,
-      label: `max search ${ratePerS}/s`,
+      label: `max search ${ratePerS}/s${perRequest ? `, ${messagesPerRequest} per request` : ""}`,
       replicas,
       partitions,
-      load: { kind: "vegeta", ratePerS, durationS: config.MAX_STEP_S, messagesPerRequest: config.BATCH_SIZE },
+      load: { kind: "vegeta", ratePerS, durationS: config.MAX_STEP_S, messagesPerRequest },
     });
     result.phases.push(phase);
     const step: MaxStep = {
@@ -189,5 +241,5 @@ async function searchMax(
       if (!steps.some((s) => s.ratePerS === candidate) && candidate > 0) await tryRate(candidate);
     }
   }
-  return { steps, highest };
+  return { messagesPerRequest, steps, highest };
 }

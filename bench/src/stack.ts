@@ -1,6 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { settleWithin, waitFor } from "@weather/async";
 import type { Subprocess } from "bun";
+import type { WatchedProcess } from "./resources.ts";
 
 export type Source = "rabbitmq" | "kafka";
 
@@ -21,6 +23,8 @@ interface Managed {
 }
 
 const READY_TIMEOUT_MS = 30_000;
+/** SIGTERM, then this long to finish the batch in hand (the consumers' own budget is 8 s), then SIGKILL. */
+const STOP_GRACE_MS = 12_000;
 
 /**
  * The API and the consumer replicas of one phase, started from their entry points with
@@ -42,6 +46,14 @@ export class Stack {
 
   consumerUrls(source: Source): string[] {
     return this.consumers.filter((c) => c.name.startsWith(source)).map((c) => `http://127.0.0.1:${c.port}`);
+  }
+
+  /** The running API and consumer replicas, for CPU and memory accounting. */
+  processes(): WatchedProcess[] {
+    const managed = [...(this.api ? [this.api] : []), ...this.consumers];
+    return managed
+      .filter(running)
+      .map((m) => ({ name: m.name, role: m === this.api ? "api" : "consumer", pid: m.process.pid }));
   }
 
   async start(): Promise<void> {
@@ -100,25 +112,27 @@ export class Stack {
 }
 
 async function waitReady(managed: Managed): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (managed.process.exitCode !== null) {
-      throw new Error(`${managed.name} exited with code ${managed.process.exitCode} before it was ready (see its log)`);
-    }
-    try {
-      const response = await fetch(`http://127.0.0.1:${managed.port}/readyz`);
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await Bun.sleep(200);
+  const state = await waitFor(
+    `${managed.name} ready on port ${managed.port}`,
+    async () => {
+      // A process that exited will never be ready: stop waiting at once.
+      if (!running(managed)) return "exited";
+      return (await fetch(`http://127.0.0.1:${managed.port}/readyz`)).ok && "ready";
+    },
+    { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200 },
+  );
+  if (state === "exited") {
+    throw new Error(
+      `${managed.name} exited (${managed.process.exitCode ?? managed.process.signalCode}) before it was ready (see its log)`,
+    );
   }
-  throw new Error(`${managed.name} not ready on port ${managed.port} after ${READY_TIMEOUT_MS} ms`);
 }
 
+/** Neither exited nor killed by a signal (a signalled process has no exit code). */
+const running = (managed: Managed) => managed.process.exitCode === null && managed.process.signalCode === null;
+
 async function stop(managed: Managed): Promise<void> {
-  if (managed.process.exitCode !== null) return;
+  if (!running(managed)) return;
   managed.process.kill("SIGTERM");
-  const exited = await Promise.race([managed.process.exited.then(() => true), Bun.sleep(12_000).then(() => false)]);
-  if (!exited) managed.process.kill("SIGKILL");
+  if ((await settleWithin(managed.process.exited, STOP_GRACE_MS)) === "timeout") managed.process.kill("SIGKILL");
 }

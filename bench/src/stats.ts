@@ -1,8 +1,9 @@
-/** Nearest-rank percentile of an ascending array; null when empty. */
+import { nearestRank } from "@weather/store";
+
+/** Nearest-rank percentile of an ascending array (the repository's one rank rule); null when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank] as number;
+  return sorted[nearestRank(sorted.length, p) - 1] as number;
 }
 
 export function round(value: number | null | undefined, digits = 2): number | null {
@@ -10,4 +11,21 @@ export function round(value: number | null | undefined, digits = 2): number | nu
     return value === Number.POSITIVE_INFINITY ? value : null;
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+/** Ordinary least-squares line through the points; null with fewer than two distinct x. */
+export function linearFit(points: readonly { x: number; y: number }[]): { slope: number; intercept: number } | null {
+  const n = points.length;
+  if (n < 2) return null;
+  const meanX = points.reduce((sum, p) => sum + p.x, 0) / n;
+  const meanY = points.reduce((sum, p) => sum + p.y, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of points) {
+    sxy += (p.x - meanX) * (p.y - meanY);
+    sxx += (p.x - meanX) ** 2;
+  }
+  if (sxx === 0) return null;
+  const slope = sxy / sxx;
+  return { slope, intercept: meanY - slope * meanX };
 }

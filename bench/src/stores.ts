@@ -1,10 +1,29 @@
-import { latencyPercentile, readSnapshot, resetStore, STORE_KEYS, type StoreSnapshot } from "@weather/store";
+import {
+  dedupBucketKeys,
+  forgetDedupState,
+  latencyPercentile,
+  readSnapshot,
+  resetStore,
+  STORE_KEYS,
+  type StoreSnapshot,
+  usedMemory,
+} from "@weather/store";
 import Valkey from "iovalkey";
 
 export type PipelineName = "rabbitmq-valkey" | "kafka-redis";
 export const PIPELINES: readonly PipelineName[] = ["rabbitmq-valkey", "kafka-redis"];
 
 export type { StoreSnapshot } from "@weather/store";
+
+/** What a store holds, for the soak's memory samples. */
+export interface StoreMemory {
+  /** The server's used_memory (all of its DBs). */
+  usedMemory: number;
+  /** Keys in the bench's DB. */
+  keys: number;
+  /** Dedup bucket keys (dedup:<bucket>) in the bench's DB. */
+  dedupBuckets: number;
+}
 export { LATENCY_FIELDS } from "@weather/store";
 
 /** Reads one pipeline's counters; one connection reused for the whole run. */
@@ -22,6 +41,15 @@ export class StoreReader {
     return Number((await this.client.get(STORE_KEYS.totalMessages)) ?? 0);
   }
 
+  async memory(): Promise<StoreMemory> {
+    const [used, keys, buckets] = await Promise.all([
+      usedMemory(this.client),
+      this.client.dbsize(),
+      dedupBucketKeys(this.client),
+    ]);
+    return { usedMemory: used, keys, dedupBuckets: buckets.length };
+  }
+
   snapshot(): Promise<StoreSnapshot> {
     return readSnapshot(this.client);
   }
@@ -33,6 +61,11 @@ export class StoreReader {
    */
   reset(): Promise<void> {
     return resetStore(this.client);
+  }
+
+  /** After a phase: its counters stay readable, its dedup window no longer holds memory. */
+  forgetDedupState(): Promise<void> {
+    return forgetDedupState(this.client);
   }
 
   async close(): Promise<void> {

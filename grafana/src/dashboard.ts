@@ -102,8 +102,15 @@ function apiRow(builder: DashboardBuilder): void {
 }
 
 function consumersRow(builder: DashboardBuilder): void {
+  builder.withRow(new RowBuilder("Pipelines: consumers side by side"));
+  flowPanels(builder);
+  healthPanels(builder);
+  storeWritePanels(builder);
+}
+
+/** How fast each pipeline reads and counts, and how long a message takes end to end. */
+function flowPanels(builder: DashboardBuilder): void {
   builder
-    .withRow(new RowBuilder("Pipelines: consumers side by side"))
     .withPanel(
       promTimeSeries({
         title: "Consume rate per pipeline",
@@ -131,7 +138,12 @@ function consumersRow(builder: DashboardBuilder): void {
         unit: "s",
         series: quantiles("consumer_end_to_end_latency_seconds", "pipeline", [0.5, 0.95, 0.99]),
       }),
-    )
+    );
+}
+
+/** What waits, what went wrong, and who is up. */
+function healthPanels(builder: DashboardBuilder): void {
+  builder
     .withPanel(
       promTimeSeries({
         title: "Backlog: Kafka lag and RabbitMQ queue depth",
@@ -193,7 +205,12 @@ function consumersRow(builder: DashboardBuilder): void {
           },
         ],
       }),
-    )
+    );
+}
+
+/** The store round trips: how many messages each carries, and how long each takes. */
+function storeWritePanels(builder: DashboardBuilder): void {
+  builder
     .withPanel(
       promTimeSeries({
         title: "Store batch size (mean)",

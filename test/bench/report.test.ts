@@ -7,20 +7,24 @@ import { countryAgreement, targetChecks } from "../../bench/src/report/derive.ts
 import { renderMarkdown } from "../../bench/src/report/markdown.ts";
 import { writeReport } from "../../bench/src/report/write.ts";
 import { launchChromium } from "../support/browser.ts";
-import { fixtureScenario } from "./fixture.ts";
+import { fixtureScenario, fixtureSoakScenario } from "./fixture.ts";
 
 describe("report", () => {
   const dir = mkdtempSync(join(tmpdir(), "bench-report-"));
+  const soakDir = mkdtempSync(join(tmpdir(), "bench-report-soak-"));
   let browser: Browser;
 
   beforeAll(async () => {
     const { scenario, info } = fixtureScenario();
     await writeReport(dir, scenario, info);
+    const soak = fixtureSoakScenario();
+    await writeReport(soakDir, soak.scenario, soak.info);
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(soakDir, { recursive: true, force: true });
   });
 
   test("markdown holds the phase's counts, losses and the country disagreement", () => {
@@ -53,7 +57,11 @@ describe("report", () => {
     expect(csv.trim().split("\n")).toHaveLength(1001);
   });
 
-  test("HTML draws every chart offline, with no page error", async () => {
+  // A phase has five charts; a soak phase three more (process RSS, store memory with its bound, store keys).
+  test.each([
+    { report: "rate", charts: 5 },
+    { report: "soak", charts: 8 },
+  ])("HTML of the $report fixture draws its $charts charts offline, with no page error", async ({ report, charts }) => {
     const page = await browser.newPage();
     const errors: string[] = [];
     const external: string[] = [];
@@ -68,7 +76,7 @@ describe("report", () => {
       external.push(url.href);
       return route.abort();
     });
-    await page.goto(`file://${join(dir, "report.html")}`);
+    await page.goto(`file://${join(report === "soak" ? soakDir : dir, "report.html")}`);
     const drawn = await page.evaluate(() => {
       const canvases = Array.from(document.querySelectorAll("canvas"));
       const charts = (window as unknown as { benchCharts?: unknown[] }).benchCharts ?? [];
@@ -83,9 +91,9 @@ describe("report", () => {
     });
     expect(errors).toEqual([]);
     expect(external).toEqual([]);
-    expect(drawn.canvases).toBe(5);
-    expect(drawn.charts).toBe(5);
-    expect(drawn.painted).toEqual([true, true, true, true, true]);
+    expect(drawn.canvases).toBe(charts);
+    expect(drawn.charts).toBe(charts);
+    expect(drawn.painted).toEqual(Array.from({ length: charts }, () => true));
     await page.close();
   });
 });

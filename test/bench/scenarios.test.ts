@@ -36,8 +36,6 @@ const baseEnv = {
   DRAIN_STALL_S: "10",
   BENCH_VALKEY_DB: String(DB),
   BENCH_REDIS_DB: String(DB),
-  BENCH_API_PORT: "3500",
-  BENCH_CONSUMER_BASE_PORT: "3510",
   REPORTS_DIR: reportsDir,
   BENCH_PROGRESS: "false",
 };
@@ -149,6 +147,49 @@ describe("bench scenarios (short)", () => {
     }
     await expectStoresMatch(phase);
   }, 60_000);
+
+  test("ceiling: each part alone, then both pipelines against their slowest part", async () => {
+    const { scenario, markdown } = await run("ceiling", {
+      CEILING_PART_S: "1",
+      CEILING_CONCURRENCY: "200",
+      CEILING_PIPELINE_BATCH: "10",
+      MAX_LIMIT_RATE: "200",
+    });
+    const ceiling = scenario.ceiling;
+    if (!ceiling) throw new Error("no ceiling result");
+    expect(ceiling.parts.map((p) => p.id)).toEqual([
+      "rabbitmq-publish",
+      "rabbitmq-consume",
+      "kafka-publish",
+      "kafka-consume",
+      "valkey-count-100",
+      "valkey-count-500",
+      "redis-count-100",
+      "redis-count-500",
+    ]);
+    const part = (id: string) => ceiling.parts.find((p) => p.id === id);
+    for (const broker of ["rabbitmq", "kafka"]) {
+      // Everything the broker confirmed was consumed, exactly.
+      expect(part(`${broker}-consume`)?.messages).toBe(part(`${broker}-publish`)?.messages as number);
+    }
+    for (const p of ceiling.parts) {
+      expect(p.ratePerS).toBeGreaterThan(0);
+      // The servers and the bench's own client did the work: their CPU is accounted for.
+      expect(p.cpu.rows.map((r) => r.role)).toEqual(expect.arrayContaining(["load generator", "broker", "store"]));
+      expect(p.cpu.total.cpuSeconds).toBeGreaterThan(0);
+    }
+    // One search with single messages, one with batches; each pipeline judged against its slowest part.
+    expect(ceiling.searches.map((s) => s.messagesPerRequest)).toEqual([1, 10]);
+    expect(ceiling.pipelines).toHaveLength(4);
+    for (const p of ceiling.pipelines) {
+      const own = p.pipeline === "rabbitmq-valkey" ? /^(rabbitmq|valkey)-/ : /^(kafka|redis)-/;
+      expect(p.slowestPart).toMatch(own);
+      expect(p.highestRatePerS).toBe(200);
+      expect(p.fraction).toBeCloseTo(200 / p.slowestRatePerS, 9);
+    }
+    for (const phase of scenario.phases) expectExact(phase, markdown);
+    expect(markdown).toContain("## Ceiling: each part alone");
+  }, 180_000);
 
   test("max: steps up the rate and reports each pipeline's highest sustained rate", async () => {
     const { scenario, markdown } = await run("max");

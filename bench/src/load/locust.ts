@@ -1,3 +1,5 @@
+import { nearestRank } from "@weather/store";
+import type { Subprocess } from "bun";
 import { HTTP_HISTOGRAM_BOUNDS_MS, type HttpLoadResult, type SecondSample } from "./summary.ts";
 
 export interface LocustOptions {
@@ -10,6 +12,8 @@ export interface LocustOptions {
   /** Locust writes its final statistics to <prefix>.json. */
   jsonPrefix: string;
   logFile: string;
+  /** Called with the Locust process as soon as it runs (CPU and memory accounting). */
+  onSpawn?: (child: Subprocess) => void;
 }
 
 /** One entry of Locust's --json-file output (per endpoint). */
@@ -24,9 +28,9 @@ interface LocustStats {
   num_fail_per_sec: Record<string, number>;
 }
 
-/** Percentile from Locust's rounded response-time counts. */
+/** Percentile from Locust's rounded response-time counts (nearest rank, as everywhere). */
 function percentileOf(sorted: [number, number][], total: number, p: number): number {
-  const rank = Math.ceil((p / 100) * total);
+  const rank = nearestRank(total, p);
   let seen = 0;
   for (const [ms, count] of sorted) {
     seen += count;
@@ -57,6 +61,7 @@ export async function runLocust(options: LocustOptions): Promise<HttpLoadResult>
     ],
     { stdout: Bun.file(options.logFile), stderr: Bun.file(`${options.logFile}.err`) },
   );
+  options.onSpawn?.(locust);
   const code = await locust.exited;
   if (code !== 0) throw new Error(`locust exited with ${code} (see ${options.logFile}.err)`);
 

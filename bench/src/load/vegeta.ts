@@ -1,4 +1,5 @@
 import { unlinkSync } from "node:fs";
+import type { Subprocess } from "bun";
 import { prepareMessages } from "./messages.ts";
 import { type HttpLoadResult, summariseRequests } from "./summary.ts";
 
@@ -13,6 +14,8 @@ export interface VegetaOptions {
   maxWorkers: number;
   /** Files of this run: targets, raw results (removed after decoding) and the per-request CSV kept. */
   filePrefix: string;
+  /** Called with the attack process as soon as it runs (CPU and memory accounting). */
+  onSpawn?: (child: Subprocess) => void;
 }
 
 /** Parses vegeta's RFC 3339 timestamp keeping its nanoseconds (Date keeps only milliseconds). */
@@ -67,6 +70,7 @@ export async function runVegeta(options: VegetaOptions): Promise<HttpLoadResult>
     ],
     { stdout: "ignore", stderr: "pipe" },
   );
+  options.onSpawn?.(attack);
   const code = await attack.exited;
   if (code !== 0) throw new Error(`vegeta attack failed (${code}): ${await new Response(attack.stderr).text()}`);
 

@@ -2,10 +2,12 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PhaseResult } from "../phase.ts";
 import type { ScenarioResult } from "../scenarios.ts";
+import type { SoakAnalysis } from "../soak.ts";
 import { PIPELINES } from "../stores.ts";
 import { e2eDistribution, e2ePercentiles, PERCENTILES, targetChecks, throughputSeries } from "./derive.ts";
 import type { RunInfo } from "./run-info.ts";
-import { countriesTable, httpTable, formatFigure as n, pipelinesTable, type Table } from "./tables.ts";
+import { scenarioSections } from "./sections.ts";
+import { countriesTable, cpuCaption, cpuTable, httpTable, pipelinesTable, type Table } from "./tables.ts";
 
 /** Chart.js's UMD build, inlined so the report renders with no network. */
 function chartJsSource(): string {
@@ -36,7 +38,7 @@ pre{background:#f3f4f6;padding:1rem;overflow:auto;font-size:.8rem}
 export const tableOf = (t: Table): string => table(t.header, t.rows);
 
 /** What the page script draws, per phase. */
-function chartData(phase: PhaseResult) {
+function chartData(phase: PhaseResult, soak: SoakAnalysis | undefined) {
   const finite = (v: number | null) => (v === null || !Number.isFinite(v) ? null : v);
   return {
     id: phase.spec.id,
@@ -50,6 +52,31 @@ function chartData(phase: PhaseResult) {
       label: Number.isFinite(b.upperMs) ? `<= ${b.upperMs} ms` : "> 30000 ms",
       count: b.count,
     })),
+    memory: memorySeries(phase, soak),
+  };
+}
+
+const MIB = 2 ** 20;
+
+/** Soak: process RSS, store used_memory (with the formula's bound) and store keys over time, for the memory charts. */
+function memorySeries(phase: PhaseResult, soak: SoakAnalysis | undefined) {
+  const samples = phase.memory ?? [];
+  const processes = [...new Set(samples.flatMap((s) => Object.keys(s.rssBytes)))].sort();
+  const mib = (v: number | undefined) => (v === undefined ? null : Math.round((v / MIB) * 100) / 100);
+  return {
+    t: samples.map((s) => Math.round(s.t)),
+    rss: processes.map((name) => ({ label: `RSS ${name}`, data: samples.map((s) => mib(s.rssBytes[name])) })),
+    stores: [
+      ...PIPELINES.map((p) => ({ label: `used_memory ${p}`, data: samples.map((s) => mib(s.stores[p].usedMemory)) })),
+      ...(soak?.stores ?? []).map((bound) => ({
+        label: `bound ${bound.pipeline}`,
+        data: samples.map(() => mib(bound.boundBytes)),
+      })),
+    ],
+    keys: PIPELINES.flatMap((p) => [
+      { label: `keys ${p}`, data: samples.map((s) => s.stores[p].keys) },
+      { label: `dedup buckets ${p}`, data: samples.map((s) => s.stores[p].dedupBuckets) },
+    ]),
   };
 }
 
@@ -71,7 +98,17 @@ ${tableOf(pipelinesTable(phase))}
 <figure><figcaption>End-to-end latency distribution (messages per bucket)</figcaption><canvas data-chart="e2eDistribution" data-phase="${id}"></canvas></figure>
 <figure><figcaption>HTTP latency per second (ms, from scheduled send time)</figcaption><canvas data-chart="httpPerSecond" data-phase="${id}"></canvas></figure>
 ${load.latencyHistogram.length > 0 ? `<figure><figcaption>HTTP latency distribution</figcaption><canvas data-chart="httpHistogram" data-phase="${id}"></canvas></figure>` : ""}
+${
+  phase.memory
+    ? `<figure><figcaption>Process memory over time (MiB, RSS)</figcaption><canvas data-chart="rss" data-phase="${id}"></canvas></figure>
+<figure><figcaption>Store memory over time (MiB, used_memory, with the formula's bound)</figcaption><canvas data-chart="storeMemory" data-phase="${id}"></canvas></figure>
+<figure><figcaption>Store keys over time (bench DB)</figcaption><canvas data-chart="storeKeys" data-phase="${id}"></canvas></figure>`
+    : ""
+}
 </div>
+<h3>CPU per message</h3>
+<p>${escapeHtml(cpuCaption(phase.cpu))}</p>
+${tableOf(cpuTable(phase.cpu))}
 <h3>Per-country agreement: ${countries.disagreeing === 0 ? `all ${countries.rows.length} countries agree` : `${countries.disagreeing} of ${countries.rows.length} differ`}</h3>
 ${tableOf(countries)}
 </section>`;
@@ -97,6 +134,13 @@ const builders = {
     { label: "p50 ms", data: d.httpPerSecond.map((s) => s.p50), borderColor: colors.p50, pointRadius: 0 },
     { label: "p99 ms", data: d.httpPerSecond.map((s) => s.p99), borderColor: colors.p99, pointRadius: 0 },
   ] }, options: { ...base, scales: { y: { type: "logarithmic" }, x: { title: { display: true, text: "s" } } } } }),
+  rss: (d) => ({ type: "line", data: { labels: d.memory.t, datasets: d.memory.rss.map((s) => ({ label: s.label, data: s.data, pointRadius: 0 })) },
+    options: { ...base, scales: { x: { title: { display: true, text: "s" } }, y: { title: { display: true, text: "MiB" } } } } }),
+  storeMemory: (d) => ({ type: "line", data: { labels: d.memory.t, datasets: d.memory.stores.map((s) => ({ label: s.label, data: s.data, pointRadius: 0,
+    borderDash: s.label.startsWith("bound") ? [6, 4] : [] })) },
+    options: { ...base, scales: { x: { title: { display: true, text: "s" } }, y: { beginAtZero: true, title: { display: true, text: "MiB" } } } } }),
+  storeKeys: (d) => ({ type: "line", data: { labels: d.memory.t, datasets: d.memory.keys.map((s) => ({ label: s.label, data: s.data, pointRadius: 0 })) },
+    options: { ...base, scales: { x: { title: { display: true, text: "s" } } } } }),
   httpHistogram: (d) => ({ type: "bar", data: { labels: d.httpHistogram.map((b) => b.label), datasets: [
     { label: "requests", data: d.httpHistogram.map((b) => b.count), backgroundColor: colors.api } ] }, options: base }),
 };
@@ -108,24 +152,17 @@ for (const canvas of document.querySelectorAll("canvas[data-chart]")) {
 `;
 
 export function renderHtml(scenario: ScenarioResult, info: RunInfo): string {
-  const data = JSON.stringify({ phases: scenario.phases.map(chartData) }).replaceAll("</", "<\\/");
+  const data = JSON.stringify({ phases: scenario.phases.map((p) => chartData(p, scenario.soak)) }).replaceAll(
+    "</",
+    "<\\/",
+  );
   const checks = targetChecks(scenario);
-  const max = scenario.max
-    ? `<h2>Max-rate search</h2><p>Highest sustained: RabbitMQ->Valkey ${n(scenario.max.highest["rabbitmq-valkey"], 0)}/s, Kafka->Redis ${n(
-        scenario.max.highest["kafka-redis"],
-        0,
-      )}/s.</p>${table(
-        ["rate/s", "API kept up", "rabbitmq-valkey", "kafka-redis"],
-        [...scenario.max.steps]
-          .sort((a, b) => a.ratePerS - b.ratePerS)
-          .map((s) => [
-            s.ratePerS,
-            s.apiKeptUp ? "yes" : "no",
-            s.sustained["rabbitmq-valkey"] ? "held" : "behind",
-            s.sustained["kafka-redis"] ? "held" : "behind",
-          ]),
-      )}`
-    : "";
+  const sections = scenarioSections(scenario)
+    .map(
+      (section) =>
+        `<h2>${escapeHtml(section.heading)}</h2>${section.text.map((t) => `<p>${escapeHtml(t)}</p>`).join("")}${section.tables.map(tableOf).join("\n")}`,
+    )
+    .join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Pipeline benchmark: ${escapeHtml(scenario.name)}</title>
 <style>
@@ -138,7 +175,7 @@ ${table(
   ["target", "measured", "met"],
   checks.map((c) => [c.target, c.measured, c.met === null ? "n/a" : c.met ? "yes" : "no"]),
 )}
-${max}
+${sections}
 ${scenario.phases.map(phaseSection).join("\n")}
 <section><h2>Configuration and versions</h2><pre>${escapeHtml(
     JSON.stringify({ config: info.config, versions: info.versions, gitCommit: info.gitCommit }, null, 2),

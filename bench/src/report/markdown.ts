@@ -2,7 +2,16 @@ import type { PhaseResult } from "../phase.ts";
 import type { ScenarioResult } from "../scenarios.ts";
 import { targetChecks } from "./derive.ts";
 import type { RunInfo } from "./run-info.ts";
-import { countriesTable, httpTable, formatFigure as n, pipelinesTable, type Table } from "./tables.ts";
+import { scenarioSections } from "./sections.ts";
+import {
+  countriesTable,
+  cpuCaption,
+  cpuTable,
+  httpTable,
+  formatFigure as n,
+  pipelinesTable,
+  type Table,
+} from "./tables.ts";
 
 function table(header: string[], rows: (string | number)[][]): string {
   return [
@@ -32,6 +41,7 @@ function phaseSection(phase: PhaseResult): string {
     "End-to-end latency (API accepted -> counted in the store) is read from the stores' `e2e_latency_ms` buckets: a percentile is the upper bound of its bucket.",
     "",
   ];
+  parts.push("### CPU per message", cpuCaption(phase.cpu), "", tableOf(cpuTable(phase.cpu)), "");
   const countries = countriesTable(phase);
   parts.push(
     "### Per-country agreement between Valkey and Redis",
@@ -61,24 +71,9 @@ export function renderMarkdown(scenario: ScenarioResult, info: RunInfo): string 
     ),
     "",
   ];
-  if (scenario.max) {
-    parts.push(
-      "## Max-rate search",
-      `Highest sustained rate: RabbitMQ->Valkey ${n(scenario.max.highest["rabbitmq-valkey"], 0)}/s, Kafka->Redis ${n(scenario.max.highest["kafka-redis"], 0)}/s (a step holds when the API accepted >= 95% of the target with < 0.1% errors and the store caught up within max(2 s, 10% of the step) with nothing lost).`,
-      "",
-      table(
-        ["rate/s", "API kept up", "rabbitmq-valkey", "kafka-redis"],
-        [...scenario.max.steps]
-          .sort((a, b) => a.ratePerS - b.ratePerS)
-          .map((s) => [
-            s.ratePerS,
-            s.apiKeptUp ? "yes" : "no",
-            s.sustained["rabbitmq-valkey"] ? "held" : "behind",
-            s.sustained["kafka-redis"] ? "held" : "behind",
-          ]),
-      ),
-      "",
-    );
+  for (const section of scenarioSections(scenario)) {
+    parts.push(`## ${section.heading}`, ...section.text, "");
+    for (const t of section.tables) parts.push(tableOf(t), "");
   }
   for (const phase of scenario.phases) parts.push(phaseSection(phase));
   parts.push(
@@ -87,7 +82,7 @@ export function renderMarkdown(scenario: ScenarioResult, info: RunInfo): string 
     JSON.stringify({ config: info.config, versions: info.versions, gitCommit: info.gitCommit }, null, 2),
     "```",
     "",
-    "Raw data: `result.json` (everything above), `phases/<id>/http-requests.csv` (one row per request), `phases/<id>/samples.csv` (store counts once a second), `phases/<id>/logs/`.",
+    "Raw data: `result.json` (everything above), `phases/<id>/http-requests.csv` (one row per request), `phases/<id>/samples.csv` (store counts once a second), `phases/<id>/memory.csv` (soak: memory over time), `phases/<id>/logs/`.",
     "",
   );
   return parts.join("\n");

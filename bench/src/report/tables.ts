@@ -1,4 +1,7 @@
+import type { CeilingResult } from "../ceiling/run.ts";
 import type { PhaseResult } from "../phase.ts";
+import type { CpuUsage } from "../resources.ts";
+import { DEDUP_BUCKET_KEYS_MAX, type SeriesVerdict, type SoakAnalysis } from "../soak.ts";
 import { round } from "../stats.ts";
 import { PIPELINES } from "../stores.ts";
 import { countryAgreement, e2ePercentiles } from "./derive.ts";
@@ -107,5 +110,96 @@ export function countriesTable(phase: PhaseResult): Table & { disagreeing: numbe
     header: ["country", "valkey", "redis", "difference"],
     rows: countries.map((row) => [row.country, row.valkey, row.redis, row.valkey - row.redis]),
     disagreeing: countries.filter((row) => !row.agree).length,
+  };
+}
+
+/** CPU per message of every process over the measured part (µs of CPU per message), with the total. */
+export function cpuTable(cpu: CpuUsage): Table {
+  return {
+    header: ["process", "role", "CPU s", "µs CPU/msg", "note"],
+    rows: [
+      ...cpu.rows.map((row) => [row.name, row.role, n(row.cpuSeconds, 3), n(row.usPerMessage, 1), row.note ?? ""]),
+      ["total", "all processes", n(cpu.total.cpuSeconds, 3), n(cpu.total.usPerMessage, 1), ""],
+    ],
+  };
+}
+
+/** The sentence above a CPU table: what was divided by what. */
+export function cpuCaption(cpu: CpuUsage): string {
+  return `CPU (utime + stime from /proc/<pid>/stat) of each process over the measured ${n(cpu.wallS, 1)} s, divided by the ${cpu.messages} messages measured.`;
+}
+
+const MIB = 2 ** 20;
+
+/** The soak's verdicts: each series' slope after 1.25 windows, and whether it is flat. */
+export function soakSeriesTable(soak: SoakAnalysis): Table {
+  const value = (v: number | null, unit: SeriesVerdict["unit"]) =>
+    v === null ? "n/a" : unit === "bytes" ? `${n(v / MIB, 2)} MiB` : n(v, 1);
+  return {
+    header: ["series", "samples", "mean", "max", "slope per hour", "flat"],
+    rows: soak.series.map((s) => [
+      s.series,
+      s.samples,
+      value(s.mean, s.unit),
+      value(s.max, s.unit),
+      value(s.slopePerHour, s.unit),
+      s.flat === null ? "n/a" : s.flat ? "yes" : "NO",
+    ]),
+  };
+}
+
+/** Each store's used_memory after the window against the formula's bound at the rate achieved. */
+export function soakBoundTable(soak: SoakAnalysis): Table {
+  return {
+    header: [
+      "pipeline",
+      "rate achieved/s",
+      "bound MiB (base + dedup window)",
+      "used_memory at start MiB",
+      "max used_memory MiB",
+      "max dedup bucket keys",
+      "max keys",
+      "within",
+    ],
+    rows: soak.stores.map((s) => [
+      s.pipeline,
+      n(s.ratePerS, 0),
+      n(s.boundBytes / MIB, 2),
+      s.usedBeforeBytes === null ? "n/a" : n(s.usedBeforeBytes / MIB, 2),
+      s.maxUsedBytes === null ? "n/a" : n(s.maxUsedBytes / MIB, 2),
+      `${s.maxDedupBuckets ?? "n/a"} (<= ${DEDUP_BUCKET_KEYS_MAX})`,
+      s.maxKeys ?? "n/a",
+      s.within === null ? "n/a" : s.within ? "yes" : "NO",
+    ]),
+  };
+}
+
+/** Each part alone: what it measured and its rate. */
+export function ceilingPartsTable(ceiling: CeilingResult): Table {
+  return {
+    header: ["part", "messages", "seconds", "msg/s", "µs CPU/msg (all processes)", "what it measures"],
+    rows: ceiling.parts.map((p) => [
+      p.id,
+      p.messages,
+      n(p.seconds, 2),
+      n(p.ratePerS, 0),
+      n(p.cpu.total.usPerMessage, 1),
+      p.what,
+    ]),
+  };
+}
+
+/** Each pipeline's highest sustained rate as a fraction of its slowest part. */
+export function ceilingPipelinesTable(ceiling: CeilingResult): Table {
+  return {
+    header: ["pipeline", "msgs/request", "highest sustained/s", "slowest part", "its msg/s", "fraction"],
+    rows: ceiling.pipelines.map((p) => [
+      p.pipeline,
+      p.messagesPerRequest,
+      n(p.highestRatePerS, 0),
+      p.slowestPart,
+      n(p.slowestRatePerS, 0),
+      p.fraction === null ? "n/a" : n(p.fraction, 3),
+    ]),
   };
 }

@@ -7,13 +7,7 @@ import { idBytes } from "./layout.ts";
  * of distinct ids found means none was counted twice. One SMISMEMBER per live bucket.
  */
 export async function countedIds(client: Valkey, ids: readonly string[]): Promise<Set<string>> {
-  const buckets: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", "dedup:[0-9]*", "COUNT", 1000);
-    buckets.push(...keys);
-    cursor = next;
-  } while (cursor !== "0");
+  const buckets = await dedupBucketKeys(client);
   const found = new Set<string>();
   const members = ids.map(idBytes);
   for (const bucket of buckets) {
@@ -25,4 +19,16 @@ export async function countedIds(client: Valkey, ids: readonly string[]): Promis
     }
   }
   return found;
+}
+
+/** The dedup window's bucket keys (dedup:<bucket>) in the client's DB: at most DEDUP_BUCKETS + 2 while the window works. */
+export async function dedupBucketKeys(client: Valkey): Promise<string[]> {
+  const buckets: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", "dedup:[0-9]*", "COUNT", 1000);
+    buckets.push(...keys);
+    cursor = next;
+  } while (cursor !== "0");
+  return buckets;
 }

@@ -8,6 +8,15 @@ import { STATE_KEY_PATTERNS, STORE_KEYS } from "./layout.ts";
  */
 export async function resetStore(client: Valkey): Promise<void> {
   await client.unlink(...Object.values(STORE_KEYS));
+  await forgetDedupState(client);
+}
+
+/**
+ * Removes the state that grows with traffic (dedup buckets, replay guards: STATE_KEY_PATTERNS) and
+ * keeps the counters: for a bench phase that is over, whose figures stay readable but whose
+ * window of ids would otherwise hold memory for a whole window after it.
+ */
+export async function forgetDedupState(client: Valkey): Promise<void> {
   for (const pattern of STATE_KEY_PATTERNS) {
     let cursor = "0";
     do {
