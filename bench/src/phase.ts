@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { BrokerAdmin } from "./brokers.ts";
 import { type BenchConfig, withDb } from "./config.ts";
+import { cpuByGroup, cpuSpent } from "./cpu.ts";
 import { runLocust } from "./load/locust.ts";
 import type { HttpLoadResult } from "./load/summary.ts";
 import { runVegeta } from "./load/vegeta.ts";
@@ -22,6 +23,14 @@ export interface PhaseSpec {
   load: LoadSpec;
   /** `backlog`: consumers are stopped while the load runs and started after it. */
   consumersStoppedDuringLoad?: boolean;
+  /** Settings for the API and consumers on top of the phase's own (e.g. the HA topology's replicas). */
+  env?: Record<string, string>;
+  /**
+   * The servers' pids by group (e.g. "rabbitmq": the nodes' pid files), when the phase should
+   * report CPU time: theirs and the API's and consumers', from the load's start until both stores
+   * caught up.
+   */
+  serverPids?: () => Record<string, number[]>;
 }
 
 export interface Sample {
@@ -58,6 +67,8 @@ export interface PhaseResult {
   loadWallS: number;
   /** Set when a store's count went down during the phase: something else cleared the bench's DB. */
   disturbed?: string;
+  /** CPU seconds by process group from the load's start until both stores caught up (spec.serverPids). */
+  cpuSeconds?: Record<string, number>;
 }
 
 export interface PhaseContext {
@@ -127,6 +138,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       STORE_URL: "",
       // A phase lasts minutes; the default day of dedup keys would only fill the store.
       DEDUP_TTL_SECONDS: "3600",
+      ...spec.env,
     },
   });
   const startedAt = new Date().toISOString();
@@ -141,6 +153,8 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     // The API's counters are cumulative (warm-up included): report this phase's share.
     const before = await apiMetrics(stack.apiUrl);
     const sinceStart = (value: number | null, base: number | null) => (value === null ? null : value - (base ?? 0));
+    const cpuGroups = () => ({ ...spec.serverPids?.(), ...stack.pids() });
+    const cpuBefore = spec.serverPids ? cpuByGroup(cpuGroups()) : undefined;
     const loadStart = performance.now();
     const elapsedS = () => (performance.now() - loadStart) / 1000;
     let loadDone = false;
@@ -179,6 +193,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     const draining = waitForDrain(ctx, accepted, performance.now());
     if (spec.consumersStoppedDuringLoad) await stack.startConsumers();
     const drain = await draining;
+    const cpuSeconds = cpuBefore ? cpuSpent(cpuBefore, cpuByGroup(cpuGroups())) : undefined;
     clearInterval(sampling);
     sampling = undefined;
 
@@ -206,7 +221,19 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       }
       pipelines[pipeline] = outcome;
     }
-    return { spec, names, startedAt, load, accepted, samples, pipelines, apiMetrics: metrics, loadWallS, disturbed };
+    return {
+      spec,
+      names,
+      startedAt,
+      load,
+      accepted,
+      samples,
+      pipelines,
+      apiMetrics: metrics,
+      loadWallS,
+      disturbed,
+      cpuSeconds,
+    };
   } finally {
     if (sampling) clearInterval(sampling);
     await stack.close();

@@ -24,6 +24,7 @@ const DESCRIPTIONS: Record<ScenarioName, string> = {
   partitions: "The same open-loop rate with a Kafka topic of 1 and then 3 partitions.",
   backlog: "Consumers stopped while the load runs, then started: how fast each pipeline drains the backlog.",
   faults: "Each fault of the fault suite under load (bench/src/faults): loss, double counts and recovery per pipeline.",
+  ha: "What durability costs: one node of each broker against three (quorum queue of 3, topic with 3 copies and min.insync.replicas 2), then each node loss of the HA topology under load.",
 };
 
 /**
@@ -121,6 +122,8 @@ export async function runScenario(ctx: PhaseContext, name: ScenarioName): Promis
       break;
     case "faults":
       throw new Error("the faults scenario has a runner of its own (bench/src/faults/main.ts)");
+    case "ha":
+      throw new Error("the ha scenario has a runner of its own (bench/src/ha/scenario.ts)");
   }
   return result;
 }
@@ -128,23 +131,26 @@ export async function runScenario(ctx: PhaseContext, name: ScenarioName): Promis
 /**
  * Doubles the rate until a pipeline (or the API) no longer keeps up, then bisects twice
  * between the last rate that held and the first that did not, as OpenMessaging
- * Benchmark's max-rate search does. Each step is a fresh phase of MAX_STEP_S.
+ * Benchmark's max-rate search does. Each step is a fresh phase of MAX_STEP_S. `naming` names
+ * each step's phase and may add to its spec (the `ha` scenario runs one search per topology).
  */
-async function searchMax(
+export async function searchMax(
   ctx: PhaseContext,
   result: ScenarioResult,
   replicas: PhaseSpec["replicas"],
   partitions: number,
+  naming: { idPrefix: string; labelPrefix: string; extra?: Partial<PhaseSpec> } = { idPrefix: "", labelPrefix: "" },
 ): Promise<NonNullable<ScenarioResult["max"]>> {
   const { config } = ctx;
   const steps: MaxStep[] = [];
   const highest: Record<PipelineName, number | null> = { "rabbitmq-valkey": null, "kafka-redis": null };
   const lowestFailed: Record<PipelineName, number | null> = { "rabbitmq-valkey": null, "kafka-redis": null };
   const tryRate = async (ratePerS: number) => {
-    const id = `max-${ratePerS}`;
+    const id = `${naming.idPrefix}max-${ratePerS}`;
     const phase = await runPhase(ctx, {
+      ...naming.extra,
       id,
-      label: `max search ${ratePerS}/s`,
+      label: `${naming.labelPrefix}max search ${ratePerS}/s`,
       replicas,
       partitions,
       load: { kind: "vegeta", ratePerS, durationS: config.MAX_STEP_S, messagesPerRequest: config.BATCH_SIZE },

@@ -40,6 +40,16 @@ export class Stack {
     return `http://127.0.0.1:${this.spec.apiPort}`;
   }
 
+  /** The pids of the API and of each consumer kind, for CPU accounting. */
+  pids(): Record<"api" | "rabbitmq-consumer" | "kafka-consumer", number[]> {
+    const of = (prefix: string) => this.consumers.filter((c) => c.name.startsWith(prefix)).map((c) => c.process.pid);
+    return {
+      api: this.api ? [this.api.process.pid] : [],
+      "rabbitmq-consumer": of("rabbitmq"),
+      "kafka-consumer": of("kafka"),
+    };
+  }
+
   consumerUrls(source: Source): string[] {
     return this.consumers.filter((c) => c.name.startsWith(source)).map((c) => `http://127.0.0.1:${c.port}`);
   }
