@@ -145,8 +145,11 @@ async function withAdmin<T>(topology: HaTopology, use: (admin: Admin) => Promise
 export interface KafkaQuorum {
   leaderId: number;
   highWatermark: bigint;
-  voters: { id: number; logEndOffset: bigint }[];
+  /** lastCaughtUpMs: when the voter last had everything the leader had (epoch ms, the leader's clock). */
+  voters: { id: number; logEndOffset: bigint; lastCaughtUpMs: number }[];
 }
+/** A voter that caught up with the leader within this is in sync (the log grows all the time: a no-op record every 500 ms). */
+const CAUGHT_UP_WITHIN_MS = 5000;
 
 /** The KRaft controller quorum (DescribeQuorum, forwarded to the active controller by the broker asked). */
 export async function kafkaQuorum(topology: HaTopology): Promise<KafkaQuorum> {
@@ -163,7 +166,11 @@ export async function kafkaQuorum(topology: HaTopology): Promise<KafkaQuorum> {
       return {
         leaderId: partition.leaderId,
         highWatermark: partition.highWatermark,
-        voters: partition.currentVoters.map((v) => ({ id: v.replicaId, logEndOffset: v.logEndOffset })),
+        voters: partition.currentVoters.map((v) => ({
+          id: v.replicaId,
+          logEndOffset: v.logEndOffset,
+          lastCaughtUpMs: Number(v.lastCaughtUpTimestamp),
+        })),
       };
     } catch (error) {
       last = error;
@@ -176,7 +183,7 @@ export async function kafkaQuorum(topology: HaTopology): Promise<KafkaQuorum> {
 
 /**
  * What keeps the Kafka cluster from being whole, or nothing: a controller leader among three
- * voters that all caught up with the metadata log, all three brokers registered (a fenced broker
+ * voters that all caught up with the metadata log lately, all three brokers registered (a fenced broker
  * is left out of the metadata), and no partition of any topic with a replica outside its ISR.
  */
 export async function kafkaProblems(topology: HaTopology): Promise<string[]> {
@@ -186,9 +193,9 @@ export async function kafkaProblems(topology: HaTopology): Promise<string[]> {
     if (quorum.leaderId < 0) problems.push("the controller quorum has no leader");
     if (quorum.voters.length !== HA_NODES.length) problems.push(`${quorum.voters.length} controller voters`);
     for (const voter of quorum.voters)
-      if (voter.logEndOffset < quorum.highWatermark)
+      if (Date.now() - voter.lastCaughtUpMs > CAUGHT_UP_WITHIN_MS)
         problems.push(
-          `controller ${voter.id} behind the metadata log (${voter.logEndOffset} < ${quorum.highWatermark})`,
+          `controller ${voter.id} not caught up lately (at ${voter.logEndOffset} of ${quorum.highWatermark})`,
         );
   } catch (error) {
     problems.push((error as Error).message);

@@ -18,7 +18,7 @@
 HA_CUT_CHAIN="WEATHER-CUT-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)"
 
 ha_iptables() {
-  command -v iptables >/dev/null || die "the network cut needs iptables"
+  command -v iptables >/dev/null || apt_install iptables
   iptables -w 10 "$@"
 }
 

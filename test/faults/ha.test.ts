@@ -80,12 +80,13 @@ describe.each(cases.map((fault) => ({ ...fault, fault })))("$id: $title", ({ fau
         db: config.FAULTS_DB,
         basePort: topology.basePort,
         stackEnv: topology.stackEnv,
+        loadS: topology.loadS(profile),
       },
       fault,
       profile,
     );
     results.push(result);
-    expect(result.sent).toBe(profile.ratePerS * profile.loadS);
+    expect(result.sent).toBe(profile.ratePerS * topology.loadS(profile));
     for (const pipeline of PIPELINES) {
       const verdict = result.pipelines[pipeline];
       // Two of three nodes stayed up: every message was accepted, at once or after a retried 503.

@@ -6,7 +6,7 @@ import type { RunInfo } from "../report/run-info.ts";
 import { PIPELINES } from "../stores.ts";
 import { FAULT_CASES, type FaultCase, HA_FAULT_CASES } from "./cases.ts";
 import { writeFaultReport } from "./report.ts";
-import { FAULT_PROFILES, type FaultResult, faultPassed, runFaultCase } from "./run.ts";
+import { FAULT_PROFILES, type FaultProfile, type FaultResult, faultPassed, runFaultCase } from "./run.ts";
 
 /** The cases FAULTS names ("all", or ids separated by commas) of a topology's list, in the suite's order. */
 export function selectFaults(selection: string, cases: readonly FaultCase[] = FAULT_CASES): FaultCase[] {
@@ -26,16 +26,24 @@ export function selectFaults(selection: string, cases: readonly FaultCase[] = FA
 export function faultTopology(
   config: Readonly<BenchConfig>,
   singleAdmin?: BrokerAdmin,
-): { cases: readonly FaultCase[]; admin: BrokerAdmin; basePort: number; stackEnv: Record<string, string> } {
+): {
+  cases: readonly FaultCase[];
+  admin: BrokerAdmin;
+  basePort: number;
+  stackEnv: Record<string, string>;
+  /** Seconds of load per case in a profile. */
+  loadS: (profile: FaultProfile) => number;
+} {
   if (config.TOPOLOGY === "single") {
     const admin = singleAdmin ?? new BrokerAdmin(config.RABBITMQ_URL, config.KAFKA_BROKERS);
-    return { cases: FAULT_CASES, admin, basePort: config.FAULTS_BASE_PORT, stackEnv: {} };
+    return { cases: FAULT_CASES, admin, basePort: config.FAULTS_BASE_PORT, stackEnv: {}, loadS: (p) => p.loadS };
   }
   return {
     cases: HA_FAULT_CASES,
     admin: new BrokerAdmin(config.RABBITMQ_HA_URL, config.KAFKA_HA_BROKERS, config.KAFKA_HA_REPLICATION_FACTOR),
     basePort: config.FAULTS_HA_BASE_PORT,
     stackEnv: { TOPOLOGY: "ha" },
+    loadS: (p) => p.haLoadS,
   };
 }
 
@@ -66,6 +74,7 @@ export async function runFaultSuite(options: {
         db: config.FAULTS_DB,
         basePort: topology.basePort,
         stackEnv: topology.stackEnv,
+        loadS: topology.loadS(profile),
       },
       fault,
       profile,

@@ -93,7 +93,7 @@ export async function writeFaultReport(
   command: string,
 ): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const settings = `${profile.ratePerS} msg/s for ${profile.loadS} s per fault, fault at ${profile.faultAtS} s; servers down ${profile.timing.outageS} s, API paused ${profile.timing.pauseS} s, HA nodes cut off ${profile.timing.cutS} s; 2 replicas of each consumer.`;
+  const settings = `${profile.ratePerS} msg/s for ${profile.loadS} s per fault (${profile.haLoadS} s on the HA topology), fault at ${profile.faultAtS} s; servers down ${profile.timing.outageS} s, API paused ${profile.timing.pauseS} s, HA nodes cut off ${profile.timing.cutS} s; 2 replicas of each consumer.`;
   const markdown = [
     "# Faults: both pipelines under each fault",
     "",

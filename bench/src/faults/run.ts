@@ -15,6 +15,11 @@ import { DevStack } from "./dev-stack.ts";
 export interface FaultProfile {
   ratePerS: number;
   loadS: number;
+  /**
+   * Load of the HA topology's cases: long enough in the full profile for load to go on well past
+   * the longest fault (a 30 s cut), so that the time to full rate is measured, not cut short.
+   */
+  haLoadS: number;
   /** When the fault starts, into the load. */
   faultAtS: number;
   timing: FaultTiming;
@@ -30,6 +35,7 @@ export const FAULT_PROFILES = {
   short: {
     ratePerS: 200,
     loadS: 8,
+    haLoadS: 8,
     faultAtS: 2,
     timing: { outageS: 3, pauseS: 3, stepS: 3, cutS: 12 },
     retryForS: 60,
@@ -40,6 +46,7 @@ export const FAULT_PROFILES = {
   full: {
     ratePerS: 800,
     loadS: 30,
+    haLoadS: 60,
     faultAtS: 10,
     timing: { outageS: 5, pauseS: 3, stepS: 8, cutS: 30 },
     retryForS: 120,
@@ -112,6 +119,8 @@ export interface FaultContext {
   basePort: number;
   /** Settings of the topology under test for the services (TOPOLOGY=ha: scripts/ha/env.sh does the rest). */
   stackEnv?: Record<string, string>;
+  /** Seconds of load, when not the profile's loadS (the HA topology's haLoadS). */
+  loadS?: number;
 }
 
 /** A sample of both stores' totals while a case runs. */
@@ -161,17 +170,16 @@ export async function runFaultCase(ctx: FaultContext, fault: FaultCase, profile:
     await stack.up();
     await waitFor("the Kafka group settled", () => ctx.admin.groupStable(name, 2), { timeoutMs: 30_000 });
 
+    const loadS = ctx.loadS ?? profile.loadS;
     const client = new ChaosClient({
       apiUrl: stack.apiUrl,
       ratePerS: profile.ratePerS,
-      durationS: profile.loadS,
+      durationS: loadS,
       requestTimeoutMs: 5000,
       retryForS: profile.retryForS,
       maxInFlight: 512,
     });
-    ctx.progress.status(
-      `${fault.id}: ${profile.ratePerS} msg/s for ${profile.loadS} s; the fault at ${profile.faultAtS} s`,
-    );
+    ctx.progress.status(`${fault.id}: ${profile.ratePerS} msg/s for ${loadS} s; the fault at ${profile.faultAtS} s`);
     const load = client.run();
     sampling = setInterval(async () => {
       const at = performance.now();

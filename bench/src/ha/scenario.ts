@@ -133,6 +133,7 @@ export async function runHaScenario(ctx: PhaseContext): Promise<HaScenarioResult
         db: config.FAULTS_DB,
         basePort: ha.basePort,
         stackEnv: ha.stackEnv,
+        loadS: ha.loadS(profile),
       },
       fault,
       profile,
