@@ -48,7 +48,10 @@ export async function runBench(
     }
     if (config.SCENARIO === "ha") {
       const result = await runHaScenario(ctx);
-      const command = `make bench SCENARIO=ha RATE=${config.RATE} DURATION_S=${config.DURATION_S} MAX_STEP_S=${config.MAX_STEP_S} FAULT_PROFILE=${config.FAULT_PROFILE} FAULTS=${config.FAULTS}`;
+      const max = config.HA_MAX_SEARCH
+        ? `MAX_STEP_S=${config.MAX_STEP_S} MAX_START_RATE=${config.MAX_START_RATE} MAX_LIMIT_RATE=${config.MAX_LIMIT_RATE}`
+        : "HA_MAX_SEARCH=false";
+      const command = `make bench SCENARIO=ha RATE=${config.RATE} DURATION_S=${config.DURATION_S} ${max} FAULT_PROFILE=${config.FAULT_PROFILE} FAULTS=${config.FAULTS}`;
       await writeHaReport(dir, result, info, command);
       progress.status("");
       console.log(`Scenario ha: report in ${dir}/report.md and report.html`);
