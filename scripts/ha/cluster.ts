@@ -155,39 +155,53 @@ const CAUGHT_UP_WITHIN_MS = 5000;
 export async function kafkaQuorum(topology: HaTopology): Promise<KafkaQuorum> {
   let last: unknown;
   for (const port of topology.kafka.ports) {
-    const connection = new Connection("weather-ha-check", { connectTimeout: 1000, requestTimeout: 3000 });
     try {
-      await connection.connect(topology.host, port);
-      const response = await describeQuorumV2.api.async(connection, [
-        { topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] },
-      ]);
-      const partition = response.topics[0]?.partitions[0];
-      if (!partition) throw new Error("DescribeQuorum: no partition in the answer");
-      return {
-        leaderId: partition.leaderId,
-        highWatermark: partition.highWatermark,
-        voters: partition.currentVoters.map((v) => ({
-          id: v.replicaId,
-          logEndOffset: v.logEndOffset,
-          lastCaughtUpMs: Number(v.lastCaughtUpTimestamp),
-        })),
-      };
+      return await describeQuorumAt(topology.host, port);
     } catch (error) {
       last = error;
-    } finally {
-      await connection.close().catch(() => {});
     }
   }
   throw new Error(`no broker answered DescribeQuorum: ${(last as Error)?.message ?? last}`);
 }
 
+/** DescribeQuorum sent to one broker, which answers only once it processes requests (it forwards it to the controller). */
+async function describeQuorumAt(host: string, port: number): Promise<KafkaQuorum> {
+  const connection = new Connection("weather-ha-check", { connectTimeout: 1000, requestTimeout: 3000 });
+  try {
+    await connection.connect(host, port);
+    const response = await describeQuorumV2.api.async(connection, [
+      { topicName: "__cluster_metadata", partitions: [{ partitionIndex: 0 }] },
+    ]);
+    const partition = response.topics[0]?.partitions[0];
+    if (!partition) throw new Error("DescribeQuorum: no partition in the answer");
+    return {
+      leaderId: partition.leaderId,
+      highWatermark: partition.highWatermark,
+      voters: partition.currentVoters.map((v) => ({
+        id: v.replicaId,
+        logEndOffset: v.logEndOffset,
+        lastCaughtUpMs: Number(v.lastCaughtUpTimestamp),
+      })),
+    };
+  } finally {
+    await connection.close().catch(() => {});
+  }
+}
+
 /**
- * What keeps the Kafka cluster from being whole, or nothing: a controller leader among three
- * voters that all caught up with the metadata log lately, all three brokers registered (a fenced broker
- * is left out of the metadata), and no partition of any topic with a replica outside its ISR.
+ * What keeps the Kafka cluster from being whole, or nothing: every broker answers requests on its
+ * own port (a broker killed moments ago is still registered and in the ISRs until the controller
+ * fences it, 9 s later: only its own silence tells), a controller leader among three voters that all
+ * caught up with the metadata log lately, all three brokers registered (a fenced broker is left
+ * out of the metadata), and no partition of any topic with a replica outside its ISR.
  */
 export async function kafkaProblems(topology: HaTopology): Promise<string[]> {
   const problems: string[] = [];
+  const answers = await Promise.allSettled(topology.kafka.ports.map((port) => describeQuorumAt(topology.host, port)));
+  for (const [i, answer] of answers.entries())
+    if (answer.status === "rejected")
+      problems.push(`broker ${i + 1} does not answer: ${(answer.reason as Error).message}`);
+  if (problems.length > 0) return problems;
   try {
     const quorum = await kafkaQuorum(topology);
     if (quorum.leaderId < 0) problems.push("the controller quorum has no leader");
