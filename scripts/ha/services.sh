@@ -50,11 +50,14 @@ ha_spawn() {
   fi
   spawn "$name" "$logfile" bash -c '[[ -z "$0" ]] || echo $$ >"$0"; exec "$@"' "$cgroup" "$@"
 }
+# Removes a stopped node's cgroup, once the last of its processes (killed a moment ago, maybe) is gone.
 ha_cgroup_remove() {
-  local root
+  local root dir deadline=$((SECONDS + 10))
   root=$(ha_cgroup_root)
   [[ -n "$root" ]] || return 0
-  rmdir "$root$(ha_cgroup_path "$1")" 2>/dev/null || true
+  dir="$root$(ha_cgroup_path "$1")"
+  while [[ -s "$dir/cgroup.procs" ]] && ((SECONDS < deadline)); do sleep 0.2; done
+  rmdir "$dir" 2>/dev/null || true
   rmdir "$root/$HA_CGROUP_PARENT" 2>/dev/null || true
 }
 
