@@ -16,6 +16,9 @@ NS=weather-tweets
 TAG=kind
 TOOLS="$ROOT/.tools/bin"
 KUSTOMIZE="${KUSTOMIZE:-$TOOLS/kustomize}"
+# The overlay and cluster to run: kind/ by default; kind-ha/ for the HA topology (make kind-test TOPOLOGY=ha).
+KIND_OVERLAY="${KIND_OVERLAY:-kind}"
+KIND_CLUSTER_CONFIG="${KIND_CLUSTER_CONFIG:-kind/cluster.yaml}"
 export PATH="$TOOLS:$PATH"
 LOG_DIR="$ROOT/.state/kind-test"
 mkdir -p "$LOG_DIR" "$TOOLS"
@@ -48,7 +51,7 @@ trap cleanup EXIT
 
 log "cluster"
 kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
-kind create cluster --config "$ROOT/kind/cluster.yaml" --wait 180s
+kind create cluster --config "$ROOT/$KIND_CLUSTER_CONFIG" --wait 180s
 # LoadBalancer addresses, and the Gateway controller with its GatewayClass cloud-provider-kind; it
 # installs the Gateway API CRDs of its standard channel (named here although it is the default).
 cloud-provider-kind --gateway-channel standard >"$LOG_DIR/cloud-provider-kind.log" 2>&1 &
@@ -70,7 +73,7 @@ for image in api rabbitmq-consumer kafka-consumer; do
 done
 
 log "apply"
-"$KUSTOMIZE" build --load-restrictor LoadRestrictionsNone "$ROOT/kind" >"$LOG_DIR/manifests.yaml"
+"$KUSTOMIZE" build --load-restrictor LoadRestrictionsNone "$ROOT/$KIND_OVERLAY" >"$LOG_DIR/manifests.yaml"
 kubectl apply --server-side -f "$LOG_DIR/manifests.yaml"
 for w in $(kubectl get -f "$LOG_DIR/manifests.yaml" -o name | grep -E '^(deployment|statefulset)\.apps/'); do
   kubectl -n "$NS" rollout status "$w" --timeout=420s

@@ -34,12 +34,12 @@ test-integration: bench-tools
 
 # Variables given on the command line (SCENARIO=, DURATION_S=, RATE=, BATCH_SIZE=, ... see
 # bench/src/config.ts) reach the recipe's environment and win over .env and .env.example.
-bench: setup bench-tools services-up ## Pipeline benchmark: SCENARIO=seed|rate|max|replicas|partitions|backlog|soak|ceiling|faults [DURATION_S= RATE= BATCH_SIZE= ...]
+bench: setup bench-tools services-up ## Pipeline benchmark: SCENARIO=seed|rate|max|replicas|partitions|backlog|soak|ceiling|faults|ha [DURATION_S= RATE= BATCH_SIZE= ...]
 	@"$(BUN)" "$(ROOT)/bench/src/main.ts"
 
 locust: locust-install ## The original lab's Locust run against API_URL (default http://127.0.0.1:$$API_PORT), 100 users, 60 s
 	@cd "$(ROOT)/locust" && "$(LOCUST)" -f locustfile.py --host="$${API_URL:-http://127.0.0.1:$$API_PORT}" \
 		--users 100 --spawn-rate 10 --run-time 60s --headless
 
-chaos: setup services-up ## The fault suite at full length (FAULTS=all|id,...): every fault under load, both pipelines side by side, report in reports/
+chaos: setup services-up ## The fault suite at full length (FAULTS=all|id,...; TOPOLOGY=ha: the node-loss cases on three nodes per broker), report in reports/
 	@SCENARIO=faults FAULT_PROFILE=$${FAULT_PROFILE:-full} "$(BUN)" "$(ROOT)/bench/src/main.ts"

@@ -16,12 +16,17 @@
 # process: RABBITMQ_QUEUE, KAFKA_TOPIC, KAFKA_TOPIC_PARTITIONS, VALKEY_URL, REDIS_URL, BATCH_MAX_SIZE,
 # BATCH_MAX_WAIT_MS, RABBITMQ_PREFETCH, ... Replicas: RABBITMQ_CONSUMER_REPLICAS, KAFKA_CONSUMER_REPLICAS
 # (default 2 each). Replica i (0-based) listens on RABBITMQ_CONSUMER_PORT+i / KAFKA_CONSUMER_PORT+i.
+# TOPOLOGY=ha (make dev TOPOLOGY=ha): the servers are the three-node clusters and the services get their
+# address lists (scripts/ha/env.sh).
 # Pid files and logs: .state/dev/<name>.pid (the process), <name>.supervisor.pid, <name>.log (DEV_DIR).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/env.sh
 source "$ROOT/scripts/lib/env.sh"
+# TOPOLOGY=ha: the services connect to the three-node clusters (scripts/ha/env.sh).
+# shellcheck source=ha/env.sh
+source "$ROOT/scripts/ha/env.sh"
 export RABBITMQ_CONSUMER_REPLICAS=${RABBITMQ_CONSUMER_REPLICAS:-2}
 export KAFKA_CONSUMER_REPLICAS=${KAFKA_CONSUMER_REPLICAS:-2}
 BUN=${BUN:-$ROOT/.tools/bun/node_modules/.bin/bun}
@@ -179,7 +184,7 @@ urls() {
 [dev] up:
   API          http://127.0.0.1:$API_PORT  (POST /process, POST /process/batch, Swagger UI /swagger)
   consumers    RabbitMQ->Valkey: ports $RABBITMQ_CONSUMER_PORT..$((RABBITMQ_CONSUMER_PORT + RABBITMQ_CONSUMER_REPLICAS - 1)), Kafka->Redis: ports $KAFKA_CONSUMER_PORT..$((KAFKA_CONSUMER_PORT + KAFKA_CONSUMER_REPLICAS - 1))  (/healthz /readyz /metrics)
-  RabbitMQ UI  http://127.0.0.1:$RABBITMQ_MANAGEMENT_PORT  (guest/guest)
+  RabbitMQ UI  http://127.0.0.1:$([[ ${TOPOLOGY:-single} == ha ]] && echo "$RABBITMQ_HA_MANAGEMENT_PORT" || echo "$RABBITMQ_MANAGEMENT_PORT")  (guest/guest)  topology: ${TOPOLOGY:-single}
   Prometheus   http://127.0.0.1:$PROMETHEUS_PORT
   logs         .state/dev/*.log     stop: make dev-down
 URLS

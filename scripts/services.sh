@@ -5,8 +5,11 @@
 #   scripts/services.sh up|down|status|logs|install [SERVICE...]
 #   scripts/services.sh kill SERVICE [SIGNAL]   signal (default KILL) to the server's whole process group,
 #                                             for fault tests; `up SERVICE` starts it again
+#   scripts/services.sh cut NODE | heal [NODE]  TOPOLOGY=ha: one node's network cut, and its end
 #
 # SERVICE is any of: rabbitmq kafka valkey redis prometheus (default: all).
+# TOPOLOGY=ha (default single): `rabbitmq` is three clustered nodes, `kafka` three KRaft brokers
+# (scripts/ha/services.sh); a node alone is rabbitmq-ha-1..3 or kafka-ha-1..3.
 # RabbitMQ, Valkey, Redis and Prometheus run from a Debian 13 root file system under .tools/trixie
 # (scripts/trixie/root.sh: the versions the images use, without upgrading the host); Kafka runs
 # from its Maven Central jars on the host's Java. Each pid file holds the server process itself:
@@ -35,6 +38,13 @@ port_holder() {
 
 pid_file() { echo "$STATE_DIR/$1/$1.pid"; }
 
+# Whether a process runs. A killed server whose parent is gone may stay a zombie here (pid 1 does
+# not reap it), and kill -0 succeeds on a zombie: its state says it is dead.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [[ "$(awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" != Z ]]
+}
+
 # The pid of a service this script started, if it still runs.
 running_pid() {
   local file
@@ -42,7 +52,7 @@ running_pid() {
   [[ -f "$file" ]] || return 1
   local pid
   pid=$(<"$file")
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  [[ -n "$pid" ]] && alive "$pid" && { echo "$pid"; return 0; }
   rm -f "$file"
   return 1
 }
@@ -127,8 +137,8 @@ stop_service() {
   log "stopping $name (pid $pid)"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+  if alive "$pid"; then
     log "$name did not stop within 30s; killing it"
     kill -KILL -- "-$pid" 2>/dev/null || true
   fi
@@ -246,9 +256,11 @@ install_epmd() { ensure_trixie; }
 # ---------- Kafka ----------
 
 KAFKA_DIR="$STATE_DIR/kafka"
+# KAFKA_JAVA: the JVM command line of a broker (heap in MB and log folder: the single node's by default).
 kafka_java_args() {
-  KAFKA_JAVA=(java -Xms"${KAFKA_HEAP_MB}m" -Xmx"${KAFKA_HEAP_MB}m" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
-    -Djava.awt.headless=true -Dkafka.logs.dir="$KAFKA_DIR/log"
+  local heap_mb=${1:-$KAFKA_HEAP_MB} log_dir=${2:-$KAFKA_DIR/log}
+  KAFKA_JAVA=(java -Xms"${heap_mb}m" -Xmx"${heap_mb}m" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    -Djava.awt.headless=true -Dkafka.logs.dir="$log_dir"
     -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2.properties" -cp "$KAFKA_LIBS/*")
 }
 kafka_ready() {
@@ -324,12 +336,20 @@ start_prometheus() {
     --storage.tsdb.retention.time=2d
 }
 
+# ---------- the HA topology (TOPOLOGY=ha) ----------
+
+# shellcheck source=ha/services.sh
+source "$ROOT/scripts/ha/services.sh"
+# shellcheck source=ha/netcut.sh
+source "$ROOT/scripts/ha/netcut.sh"
+
 # ---------- commands ----------
 
 service_port() {
   case $1 in
     rabbitmq) echo "$RABBITMQ_PORT" ;; kafka) echo "$KAFKA_PORT" ;; valkey) echo "$VALKEY_PORT" ;;
     redis) echo "$REDIS_PORT" ;; prometheus) echo "$PROMETHEUS_PORT" ;; epmd) echo "$RABBITMQ_EPMD_PORT" ;;
+    *) ha_service_port "$1" ;;
   esac
 }
 service_log() {
@@ -337,15 +357,19 @@ service_log() {
     rabbitmq) echo "$RABBITMQ_DIR/server.log" ;; kafka) echo "$KAFKA_DIR/log/server.log" ;;
     valkey | redis) echo "$STATE_DIR/$1/$1.log" ;; prometheus) echo "$PROMETHEUS_DIR/prometheus.log" ;;
     epmd) echo "$EPMD_DIR/epmd.log" ;;
+    *) ha_service_log "$1" ;;
   esac
 }
 
 up() {
-  local name
+  local name ha_nodes=()
   for name in "$@"; do "install_$name"; done
   for name in "$@"; do
+    # The nodes of a cluster start together and are ready together: collected, then started at once.
+    if ha_node "$name"; then ha_nodes+=("$name"); continue; fi
     ensure_running "$name" "$(service_port "$name")" "${name}_ready" "start_$name" "$(service_log "$name")"
   done
+  ((${#ha_nodes[@]} == 0)) || ha_up "${ha_nodes[@]}"
 }
 
 status() {
@@ -360,6 +384,7 @@ status() {
     fi
     printf '%-11s %-22s %s\n' "$name" "$BIND_HOST:$(service_port "$name")" "$state"
   done
+  ha_status "$@" || rc=1
   return "$rc"
 }
 
@@ -367,20 +392,60 @@ main() {
   local command=${1:-} signal=""
   [[ $# -gt 0 ]] && shift
   if [[ $command == kill && $# -ge 2 ]]; then signal=${2#SIG}; set -- "$1"; fi
+  case $command in
+    cut) ha_cut "${1:-}"; return ;;
+    heal) ha_heal "${1:-}"; return ;;
+  esac
   local services=("$@")
   ((${#services[@]})) || services=("${ALL_SERVICES[@]}")
+  # `down` alone stops everything this checkout started, whichever topology it was started in.
+  (($# == 0)) && [[ $command == down ]] && services+=($(ha_started))
   local name expanded=()
   for name in "${services[@]}"; do
-    [[ " ${ALL_SERVICES[*]} " == *" $name "* ]] || die "unknown service '$name' (known: ${ALL_SERVICES[*]})"
+    if ha_node "$name"; then
+      # shellcheck disable=SC2207 # names without spaces
+      expanded+=($(ha_expand "$name"))
+      continue
+    fi
+    [[ " ${ALL_SERVICES[*]} " == *" $name "* ]] ||
+      die "unknown service '$name' (known: ${ALL_SERVICES[*]}, and the HA nodes ${HA_RABBITMQ[*]} ${HA_KAFKA[*]})"
+    if ha_enabled && [[ $name == rabbitmq || $name == kafka ]]; then
+      [[ $command == kill ]] && die "kill: TOPOLOGY=ha runs three $name nodes: name one (${name}-ha-1, -2 or -3)"
+      # shellcheck disable=SC2207 # names without spaces
+      expanded+=($(ha_expand "$name"))
+      continue
+    fi
     # RabbitMQ comes with its port mapper: started before it, stopped after it.
     [[ $name == rabbitmq ]] && expanded+=(epmd)
     expanded+=("$name")
   done
-  services=("${expanded[@]}")
+  # A port mapper named twice (two HA nodes) starts once, before the first node.
+  local seen=" " unique=()
+  for name in "${expanded[@]}"; do
+    [[ $seen == *" $name "* ]] || unique+=("$name")
+    seen+="$name "
+  done
+  services=("${unique[@]}")
   case $command in
     install) for name in "${services[@]}"; do "install_$name"; done ;;
     up) up "${services[@]}" ;;
-    down) for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_service "${services[i]}"; done ;;
+    down)
+      local ha_nodes=()
+      for ((i = ${#services[@]} - 1; i >= 0; i--)); do
+        name=${services[i]}
+        # The nodes of a cluster stop together (scripts/ha/services.sh), before their port mapper.
+        if ha_node "$name"; then ha_nodes+=("$name"); continue; fi
+        ((${#ha_nodes[@]} == 0)) || { ha_down "${ha_nodes[@]}"; ha_nodes=(); }
+        # The HA port mapper stays while a node of this checkout still uses it.
+        if [[ $name == epmd-ha ]] && ha_rabbitmq_running; then
+          log "epmd-ha kept: an HA RabbitMQ node still runs"
+          continue
+        fi
+        stop_service "$name"
+      done
+      ((${#ha_nodes[@]} == 0)) || ha_down "${ha_nodes[@]}"
+      (($# > 0)) || ha_heal
+      ;;
     status) status "${services[@]}" ;;
     kill)
       # The named server only (not the port mapper that comes with RabbitMQ).
@@ -390,7 +455,7 @@ main() {
       log "sent SIG${signal:-KILL} to $target (process group $pid)"
       ;;
     logs) for name in "${services[@]}"; do echo "== $name: $(service_log "$name")"; tail -n 30 "$(service_log "$name")" 2>/dev/null || true; done ;;
-    *) die "usage: $0 up|down|status|logs|install [${ALL_SERVICES[*]}] | kill SERVICE [SIGNAL]" ;;
+    *) die "usage: $0 up|down|status|logs|install [${ALL_SERVICES[*]}] | kill SERVICE [SIGNAL] | cut NODE | heal [NODE]" ;;
   esac
 }
 

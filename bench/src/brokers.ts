@@ -1,17 +1,23 @@
 import { Admin } from "@platformatic/kafka";
-import { deadLetterName, kafkaGroupLag, kafkaGroupStable } from "@weather/brokers";
-import amqp from "amqplib";
+import { deadLetterName, kafkaGroupLag, kafkaGroupStable, RabbitMqNodes } from "@weather/brokers";
 
 /**
  * Broker objects the bench owns: one topic and one queue per phase, named with the
  * run id so they can never be someone else's. Created before the stack starts (so the
  * partition count is the phase's) and deleted afterwards, dead-letter companions included.
+ * Either topology: RABBITMQ_URL and KAFKA_BROKERS may list a cluster's nodes, and topics get
+ * `replicationFactor` copies (min.insync.replicas one less, as the services create them).
  */
 export class BrokerAdmin {
+  private readonly rabbitNodes: RabbitMqNodes;
+
   constructor(
-    private readonly rabbitUrl: string,
+    rabbitUrl: string,
     private readonly brokers: string,
-  ) {}
+    private readonly replicationFactor = 1,
+  ) {
+    this.rabbitNodes = new RabbitMqNodes(rabbitUrl);
+  }
 
   private admin(): Admin {
     return new Admin({ clientId: "weather-bench", bootstrapBrokers: this.brokers.split(",") });
@@ -20,7 +26,12 @@ export class BrokerAdmin {
   async createTopic(topic: string, partitions: number): Promise<void> {
     const admin = this.admin();
     try {
-      await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+      await admin.createTopics({
+        topics: [topic],
+        partitions,
+        replicas: this.replicationFactor,
+        configs: [{ name: "min.insync.replicas", value: String(Math.max(1, this.replicationFactor - 1)) }],
+      });
     } finally {
       await admin.close();
     }
@@ -39,7 +50,7 @@ export class BrokerAdmin {
 
   /** Messages of `queue` not acknowledged by anyone; with no consumer connected, everything left. */
   async queueDepth(queue: string): Promise<number> {
-    const connection = await amqp.connect(this.rabbitUrl);
+    const { connection } = await this.rabbitNodes.connect();
     try {
       return (await (await connection.createChannel()).checkQueue(queue)).messageCount;
     } finally {
@@ -66,7 +77,7 @@ export class BrokerAdmin {
   }
 
   async deleteQueues(queue: string): Promise<void> {
-    const connection = await amqp.connect(this.rabbitUrl);
+    const { connection } = await this.rabbitNodes.connect();
     try {
       for (const name of [queue, deadLetterName(queue)]) {
         // A fresh channel each time: deleting a queue that does not exist closes the channel.

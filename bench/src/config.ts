@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { loadConfig } from "@weather/config";
+import { KafkaBrokers, loadConfig, RabbitMqUrls } from "@weather/config";
 
 export const SCENARIOS = [
   "seed",
@@ -11,6 +11,7 @@ export const SCENARIOS = [
   "soak",
   "ceiling",
   "faults",
+  "ha",
 ] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -82,8 +83,19 @@ export const BenchConfig = Type.Object({
   REPORTS_DIR: Type.String({ minLength: 1, default: "reports" }),
   VEGETA_BIN: Type.String({ minLength: 1, default: ".tools/bin/vegeta" }),
   LOCUST_BIN: Type.String({ minLength: 1, default: ".tools/venv/bin/locust" }),
-  RABBITMQ_URL: Type.String({ pattern: "^amqps?://", default: "amqp://guest:guest@127.0.0.1:5672" }),
-  KAFKA_BROKERS: Type.String({ minLength: 1, default: "127.0.0.1:9092" }),
+  RABBITMQ_URL: RabbitMqUrls("amqp://guest:guest@127.0.0.1:5672"),
+  KAFKA_BROKERS: KafkaBrokers("127.0.0.1:9092"),
+  /** The HA topology's nodes (TOPOLOGY=ha, scripts/ha/services.sh): `ha` and `faults` with TOPOLOGY=ha use them. */
+  RABBITMQ_HA_URL: RabbitMqUrls(
+    "amqp://guest:guest@127.0.0.1:5681,amqp://guest:guest@127.0.0.1:5682,amqp://guest:guest@127.0.0.1:5683",
+  ),
+  KAFKA_HA_BROKERS: KafkaBrokers("127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194"),
+  KAFKA_HA_REPLICATION_FACTOR: Type.Integer({ minimum: 1, maximum: 7, default: 3 }),
+  RABBITMQ_HA_QUORUM_GROUP_SIZE: Type.Integer({ minimum: 1, maximum: 99, default: 3 }),
+  /** `ha`: run the max-rate search on each topology (false: only the phase at RATE and the failovers). */
+  HA_MAX_SEARCH: Type.Boolean({ default: true }),
+  /** `faults`: single (the ten cases of bench/src/faults/cases.ts) or ha (the node-loss cases, on the clusters). */
+  TOPOLOGY: Type.Union([Type.Literal("single"), Type.Literal("ha")], { default: "single" }),
   VALKEY_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:6380" }),
   REDIS_URL: Type.String({ pattern: "^rediss?://", default: "redis://127.0.0.1:6379" }),
   /** `faults`: the cases to run (ids of bench/src/faults/cases.ts, comma-separated) or "all". */
@@ -92,6 +104,8 @@ export const BenchConfig = Type.Object({
   FAULT_PROFILE: Type.Union([Type.Literal("short"), Type.Literal("full")], { default: "full" }),
   /** `faults`: its API listens here, its consumers on +10.. and +20.. (a stack of its own, via scripts/dev.sh). */
   FAULTS_BASE_PORT: Port(3600),
+  /** `faults` with TOPOLOGY=ha (and `ha`'s failover part): the same, for its stack on the clusters. */
+  FAULTS_HA_BASE_PORT: Port(3700),
   /** `faults`: the logical DB of each store it owns and resets per case. */
   FAULTS_DB: Type.Integer({ minimum: 0, maximum: 15, default: 13 }),
   /** Prints one progress line a second to stderr when true. */

@@ -7,6 +7,8 @@ import { BrokerAdmin } from "./brokers.ts";
 import { loadBenchConfig, withDb } from "./config.ts";
 import { runFaultSuite } from "./faults/main.ts";
 import type { FaultResult } from "./faults/run.ts";
+import { writeHaReport } from "./ha/report.ts";
+import { runHaScenario } from "./ha/scenario.ts";
 import type { PhaseContext } from "./phase.ts";
 import { Progress } from "./progress.ts";
 import { collectRunInfo } from "./report/run-info.ts";
@@ -43,6 +45,17 @@ export async function runBench(
       const results = await runFaultSuite({ root, runId, dir, config, admin: ctx.admin, progress, info });
       progress.status("");
       return { dir, faults: results };
+    }
+    if (config.SCENARIO === "ha") {
+      const result = await runHaScenario(ctx);
+      const max = config.HA_MAX_SEARCH
+        ? `MAX_STEP_S=${config.MAX_STEP_S} MAX_START_RATE=${config.MAX_START_RATE} MAX_LIMIT_RATE=${config.MAX_LIMIT_RATE}`
+        : "HA_MAX_SEARCH=false";
+      const command = `make bench SCENARIO=ha RATE=${config.RATE} DURATION_S=${config.DURATION_S} ${max} FAULT_PROFILE=${config.FAULT_PROFILE} FAULTS=${config.FAULTS}`;
+      await writeHaReport(dir, result, info, command);
+      progress.status("");
+      console.log(`Scenario ha: report in ${dir}/report.md and report.html`);
+      return { dir, faults: result.failover };
     }
     const scenario = await runScenario(ctx, config.SCENARIO);
     await writeReport(dir, scenario, info);

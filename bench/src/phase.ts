@@ -30,6 +30,8 @@ export interface PhaseSpec {
   consumersStoppedDuringLoad?: boolean;
   /** `soak`: sample every process's RSS and each store's memory and keys this often (seconds). */
   memorySampleS?: number;
+  /** Settings for the API and consumers on top of the phase's own (e.g. the HA topology's replicas). */
+  env?: Record<string, string>;
 }
 
 export interface PipelineOutcome {
@@ -181,6 +183,7 @@ function stackEnv(config: Readonly<BenchConfig>, spec: PhaseSpec, names: PhaseNa
     STORE_URL: "",
     // The consumers run with the window they are deployed with (the soak varies it).
     DEDUP_WINDOW_SECONDS: String(config.DEDUP_WINDOW_SECONDS),
+    ...spec.env,
   };
 }
 

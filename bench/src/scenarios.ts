@@ -38,6 +38,7 @@ const DESCRIPTIONS: Record<ScenarioName, string> = {
   ceiling:
     "Each broker and each store alone at its ceiling, then each pipeline's highest sustained rate (one message per request, then batches) as a fraction of its slowest part.",
   faults: "Each fault of the fault suite under load (bench/src/faults): loss, double counts and recovery per pipeline.",
+  ha: "What durability costs: one node of each broker against three (quorum queue of 3, topic with 3 copies and min.insync.replicas 2), then each node loss of the HA topology under load.",
 };
 
 /**
@@ -151,6 +152,8 @@ export async function runScenario(ctx: PhaseContext, name: ScenarioName): Promis
       break;
     case "faults":
       throw new Error("the faults scenario has a runner of its own (bench/src/faults/main.ts)");
+    case "ha":
+      throw new Error("the ha scenario has a runner of its own (bench/src/ha/scenario.ts)");
   }
   return result;
 }
@@ -179,12 +182,14 @@ async function ceiling(
 /**
  * Doubles the rate until a pipeline (or the API) no longer keeps up, then bisects twice
  * between the last rate that held and the first that did not, as OpenMessaging
- * Benchmark's max-rate search does. Each step is a fresh phase of MAX_STEP_S.
+ * Benchmark's max-rate search does. Each step is a fresh phase of MAX_STEP_S. `naming` names
+ * each step's phase and may add to its spec (the `ha` scenario runs one search per topology).
  */
-async function searchMax(
+export async function searchMax(
   ctx: PhaseContext,
   result: ScenarioResult,
   shape: { replicas: PhaseSpec["replicas"]; partitions: number; messagesPerRequest: number },
+  naming: { idPrefix: string; labelPrefix: string; extra?: Partial<PhaseSpec> } = { idPrefix: "", labelPrefix: "" },
 ): Promise<MaxSearch> {
   const { replicas, partitions, messagesPerRequest } = shape;
   const { config } = ctx;
@@ -193,10 +198,11 @@ async function searchMax(
   const lowestFailed: Record<PipelineName, number | null> = { "rabbitmq-valkey": null, "kafka-redis": null };
   const tryRate = async (ratePerS: number) => {
     const perRequest = messagesPerRequest > 1 ? `-b${messagesPerRequest}` : "";
-    const id = `max${perRequest}-${ratePerS}`;
+    const id = `${naming.idPrefix}max${perRequest}-${ratePerS}`;
     const phase = await runPhase(ctx, {
+      ...naming.extra,
       id,
-      label: `max search ${ratePerS}/s${perRequest ? `, ${messagesPerRequest} per request` : ""}`,
+      label: `${naming.labelPrefix}max search ${ratePerS}/s${perRequest ? `, ${messagesPerRequest} per request` : ""}`,
       replicas,
       partitions,
       load: { kind: "vegeta", ratePerS, durationS: config.MAX_STEP_S, messagesPerRequest },

@@ -23,6 +23,7 @@ function createSource(config: ResolvedConsumerConfig): Source<Delivery> {
       queue: config.RABBITMQ_QUEUE,
       type: config.RABBITMQ_QUEUE_TYPE,
       deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT,
+      quorumGroupSize: config.RABBITMQ_QUORUM_GROUP_SIZE,
       prefetch: config.RABBITMQ_PREFETCH,
       connectionName: `rabbitmq-consumer:${process.pid}`,
       closeTimeoutMs: config.OPERATION_TIMEOUT_MS,

@@ -9,7 +9,10 @@ import { join } from "node:path";
 import Ajv from "ajv";
 import { DCLinter } from "dclint";
 import { parse } from "yaml";
+import { rabbitmqUrls } from "../../packages/brokers/src/index.ts";
 import { DEPLOYABLES, ROOT } from "./manifests.ts";
+
+const HA_NODES = ["rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "kafka-1", "kafka-2", "kafka-3"];
 
 const COMPOSE_FILE = join(ROOT, "compose.yaml");
 // biome-ignore lint/suspicious/noExplicitAny: the compose model is read structurally
@@ -56,14 +59,77 @@ describe("compose.yaml", () => {
     expect(messages.map((m) => `${m.line}: ${m.message}`)).toEqual([]);
   });
 
-  test("runs every service of the system, Locust only under the load profile", () => {
+  test("runs every service of the system, Locust only under the load profile, the HA topology under ha", () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ["rabbitmq", "kafka", "valkey", "redis", ...DEPLOYABLES, "prometheus", "grafana", "locust"].sort(),
+      [
+        "rabbitmq",
+        "kafka",
+        "valkey",
+        "redis",
+        ...DEPLOYABLES,
+        "prometheus",
+        "grafana",
+        "locust",
+        ...HA_NODES,
+        ...DEPLOYABLES.map((name) => `${name}-ha`),
+      ].sort(),
     );
     for (const [name, service] of Object.entries<{ profiles?: string[] }>(compose.services)) {
-      expect([name, service.profiles]).toEqual([name, name === "locust" ? ["load"] : undefined]);
+      const profile = name === "locust" ? ["load"] : name.match(/-(ha|\d)$/) ? ["ha"] : undefined;
+      expect([name, service.profiles]).toEqual([name, profile]);
     }
     expect(compose.services["rabbitmq-consumer"].deploy.replicas).toBe(2);
+  });
+
+  test("profile ha: three RabbitMQ nodes and three KRaft brokers of the single nodes' images, one cluster each", () => {
+    const node = (name: string) => compose.services[name];
+    for (const i of [1, 2, 3]) {
+      expect(node(`rabbitmq-${i}`).image).toBe(node("rabbitmq").image);
+      expect(node(`rabbitmq-${i}`).hostname).toBe(`rabbitmq-${i}`);
+      expect(node(`kafka-${i}`).image).toBe(node("kafka").image);
+      const kafka = node(`kafka-${i}`).environment;
+      expect(kafka.KAFKA_NODE_ID).toBe(i);
+      expect(kafka.KAFKA_CONTROLLER_QUORUM_VOTERS).toBe("1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093");
+      expect(kafka.KAFKA_ADVERTISED_LISTENERS).toBe(`PLAINTEXT://kafka-${i}:9092`);
+      expect([kafka.KAFKA_DEFAULT_REPLICATION_FACTOR, kafka.KAFKA_MIN_INSYNC_REPLICAS]).toEqual([3, 2]);
+      // Every node the same cookie, Khepri on, and the peer list (rabbit@rabbitmq-1..3) mounted.
+      const rabbit = node(`rabbitmq-${i}`);
+      expect(rabbit.environment.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS).toBe(
+        node("rabbitmq-1").environment.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS,
+      );
+      expect(rabbit.environment.RABBITMQ_FEATURE_FLAGS).toContain("khepri_db");
+      expect(rabbit.volumes).toContain("./compose/ha/rabbitmq-cluster.conf:/etc/rabbitmq/conf.d/20-cluster.conf:ro");
+    }
+    const peers = readFileSync(join(ROOT, "compose/ha/rabbitmq-cluster.conf"), "utf8");
+    for (const i of [1, 2, 3]) expect(peers).toContain(`rabbit@rabbitmq-${i}\n`);
+  });
+
+  test("profile ha: the services are the single ones, given every node, three copies, and only the HA brokers", () => {
+    const brokersOf: Record<string, string[]> = {
+      api: ["rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "kafka-1", "kafka-2", "kafka-3"],
+      "rabbitmq-consumer": ["rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "valkey"],
+      "kafka-consumer": ["kafka-1", "kafka-2", "kafka-3", "redis"],
+    };
+    for (const name of DEPLOYABLES) {
+      const ha = compose.services[`${name}-ha`];
+      expect(ha.extends).toBe(name);
+      expect(Object.keys(ha.depends_on).sort()).toEqual([...(brokersOf[name] ?? [])].sort());
+      // Prometheus scrapes them under the single services' names.
+      expect(ha.networks.default.aliases).toEqual([name]);
+      const env = ha.environment;
+      if (env.RABBITMQ_URL) {
+        expect(rabbitmqUrls(env.RABBITMQ_URL).map((url) => new URL(url.replace(/\$\{[^}]*\}/g, "x")).host)).toEqual([
+          "rabbitmq-1:5672",
+          "rabbitmq-2:5672",
+          "rabbitmq-3:5672",
+        ]);
+        expect(env.RABBITMQ_QUORUM_GROUP_SIZE).toBe("3");
+      }
+      if (env.KAFKA_BROKERS) {
+        expect(env.KAFKA_BROKERS).toBe("kafka-1:9092,kafka-2:9092,kafka-3:9092");
+        expect(env.KAFKA_REPLICATION_FACTOR).toBe("3");
+      }
+    }
   });
 
   test("uses the official broker and store images, pinned", () => {

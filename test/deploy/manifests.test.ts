@@ -7,10 +7,15 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadApiConfig } from "../../api/src/config.ts";
+import { loadConsumerConfig } from "../../consumers/src/config.ts";
+import { ensureKafkaTopics, rabbitmqQueueArguments, rabbitmqUrls } from "../../packages/brokers/src/index.ts";
+import { containerEnvironment, fakeClusterIPs } from "./kubelet-env.ts";
 import {
   CLUSTER_SCOPED_KINDS,
   DEPLOYABLES,
   find,
+  GKE_EXTERNAL_SECRETS,
   GKE_VARS,
   type K8sObject,
   kustomizeBuild,
@@ -21,7 +26,7 @@ import {
   workloads,
 } from "./manifests.ts";
 
-const OVERLAYS = ["k8s/base", "kind", "kind/load", "gke"] as const;
+const OVERLAYS = ["k8s/base", "kind", "kind/load", "gke", "kind-ha", "gke-ha"] as const;
 const rendered: Record<string, K8sObject[]> = {};
 
 /** kustomize runs once per overlay: seconds, more on a busy machine. */
@@ -29,6 +34,7 @@ const RENDER_TIMEOUT_MS = 60_000;
 beforeAll(() => {
   for (const overlay of OVERLAYS) rendered[overlay] = kustomizeBuild(overlay);
   rendered["gke-render"] = makeRender("gke-render", GKE_VARS);
+  rendered["gke-ha-render"] = makeRender("gke-render", { ...GKE_VARS, TOPOLOGY: "ha" });
 }, RENDER_TIMEOUT_MS);
 
 const all = (overlay: string): K8sObject[] => {
@@ -39,7 +45,7 @@ const all = (overlay: string): K8sObject[] => {
 // biome-ignore lint/suspicious/noExplicitAny: pod templates are read structurally
 const podSpec = (w: K8sObject): any => w.spec.template.spec;
 
-describe.each([...OVERLAYS, "gke-render"])("%s", (overlay) => {
+describe.each([...OVERLAYS, "gke-render", "gke-ha-render"])("%s", (overlay) => {
   test("every object validates against its offline schema", async () => {
     const objects = all(overlay);
     expect(objects.length).toBeGreaterThan(0);
@@ -116,11 +122,13 @@ describe.each([...OVERLAYS, "gke-render"])("%s", (overlay) => {
     const secrets = names("Secret");
     const problems: string[] = [];
     const secretRefs = new Set<string>();
+    const secretVolumes = new Set<string>();
     for (const w of workloads(objects)) {
       for (const volume of podSpec(w).volumes ?? []) {
         if (volume.configMap && !configMaps.has(volume.configMap.name)) {
           problems.push(`${w.metadata.name}: ConfigMap ${volume.configMap.name} missing`);
         }
+        if (volume.secret) secretVolumes.add(volume.secret.secretName);
       }
       // biome-ignore lint/suspicious/noExplicitAny: env specs
       for (const c of podSpec(w).containers as any[]) {
@@ -130,10 +138,13 @@ describe.each([...OVERLAYS, "gke-render"])("%s", (overlay) => {
       }
     }
     // kind generates its Secrets; base and GKE must reference the out-of-band names exactly.
-    if (overlay === "kind") {
-      for (const ref of secretRefs) if (!secrets.has(ref)) problems.push(`Secret ${ref} missing`);
+    if (overlay.startsWith("kind") && overlay !== "kind/load") {
+      for (const ref of [...secretRefs, ...secretVolumes])
+        if (!secrets.has(ref)) problems.push(`Secret ${ref} missing`);
     } else if (overlay !== "kind/load") {
       expect([...secretRefs].sort()).toEqual(["grafana-admin", "rabbitmq-credentials"]);
+      // Mounted ones too: only those `make gke-secrets` creates (the HA nodes' Erlang cookie).
+      for (const ref of secretVolumes) if (!(ref in GKE_EXTERNAL_SECRETS)) problems.push(`Secret ${ref} not made`);
     }
     expect(problems).toEqual([]);
   });
@@ -421,5 +432,169 @@ describe("gke", () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+});
+
+/** The HA topology (k8s/ha, added by kind-ha and gke-ha): the shape the issue sets, in both. */
+describe.each(["kind-ha", "gke-ha-render"])("HA topology: %s", (overlay) => {
+  const objects = () => all(overlay);
+  const env = (kind: string, name: string) => {
+    const workload = find(objects(), kind, name);
+    const container = podSpec(workload).containers[0];
+    return containerEnvironment(objects(), workload, container, {
+      clusterIP: fakeClusterIPs(objects()),
+      externalSecrets: GKE_EXTERNAL_SECRETS,
+    });
+  };
+  const properties = (configMap: K8sObject, key: string): Record<string, string> =>
+    Object.fromEntries(
+      (configMap.data[key] as string)
+        .split("\n")
+        .filter((line) => /^[a-z]/.test(line))
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+
+  test("RabbitMQ and Kafka: three pods each, started together, one per zone, peers resolvable before ready", () => {
+    for (const name of ["rabbitmq", "kafka"]) {
+      const set = find(objects(), "StatefulSet", name);
+      expect({ name, replicas: set.spec.replicas, policy: set.spec.podManagementPolicy }).toEqual({
+        name,
+        replicas: 3,
+        policy: "Parallel",
+      });
+      const required = podSpec(set).affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+      expect(required).toEqual([
+        {
+          topologyKey: "topology.kubernetes.io/zone",
+          labelSelector: { matchLabels: { "app.kubernetes.io/name": name } },
+        },
+      ]);
+      const service = find(objects(), "Service", set.spec.serviceName);
+      expect({ name, publishNotReadyAddresses: service.spec.publishNotReadyAddresses }).toEqual({
+        name,
+        publishNotReadyAddresses: true,
+      });
+    }
+  });
+
+  test("RabbitMQ clusters through the Kubernetes API: its Service's endpoints, read by its own account only", () => {
+    const set = find(objects(), "StatefulSet", "rabbitmq");
+    const spec = podSpec(set);
+    const mounted = spec.containers[0].volumeMounts.find((m: { subPath?: string }) => m.subPath === "20-cluster.conf");
+    const volume = spec.volumes.find((v: { name: string }) => v.name === mounted.name);
+    const conf = properties(find(objects(), "ConfigMap", volume.configMap.name), "20-cluster.conf");
+    const key = (k: string) => conf[`${k} `]?.trim() ?? conf[k]?.trim();
+    expect(key("cluster_formation.peer_discovery_backend")).toBe("k8s");
+    expect(key("cluster_formation.k8s.service_name")).toBe(set.spec.serviceName);
+    expect(key("cluster_formation.k8s.hostname_suffix")).toBe(
+      `.${set.spec.serviceName}.weather-tweets.svc.cluster.local`,
+    );
+    expect(key("cluster_partition_handling")).toBe("pause_minority");
+    // Khepri (Raft) for the metadata, as the native HA nodes: partitions heal by themselves.
+    expect(env("StatefulSet", "rabbitmq").RABBITMQ_FEATURE_FLAGS?.split(",")).toContain("khepri_db");
+    // Node names the peers can resolve: the pod's name under the governing Service.
+    expect(env("StatefulSet", "rabbitmq").RABBITMQ_NODENAME).toMatch(
+      /^rabbit@rabbitmq-\d\.rabbitmq\.weather-tweets\.svc\.cluster\.local$/,
+    );
+    const plugins = find(objects(), "ConfigMap", volume.configMap.name).data.enabled_plugins;
+    expect(plugins).toContain("rabbitmq_peer_discovery_k8s");
+    // Its account may get endpoints in the namespace, and nothing else.
+    expect(spec.serviceAccountName).toBe("rabbitmq");
+    const binding = objects().find(
+      (o) => o.kind === "RoleBinding" && o.subjects.some((s: { name: string }) => s.name === spec.serviceAccountName),
+    ) as K8sObject;
+    expect(find(objects(), "Role", binding.roleRef.name).rules).toEqual([
+      { apiGroups: [""], resources: ["endpoints"], verbs: ["get"] },
+    ]);
+    // One Erlang cookie for the three nodes, from a Secret, copied owner-only before the node starts.
+    const cookie = spec.volumes.find((v: { secret?: unknown }) => v.secret);
+    // (kind generates it, with a hash suffix; GKE's comes from make gke-secrets)
+    expect(cookie.secret.secretName).toMatch(/^rabbitmq-erlang-cookie(-[a-z0-9]+)?$/);
+    expect(spec.initContainers[0].command.join(" ")).toContain("install -m 600");
+  });
+
+  test("Kafka: three controller voters, node.id the pod's ordinal; three copies, min.insync.replicas 2", () => {
+    const set = find(objects(), "StatefulSet", "kafka");
+    const spec = podSpec(set);
+    const volume = spec.volumes.find((v: { name: string }) => v.name === "config");
+    const config = properties(find(objects(), "ConfigMap", volume.configMap.name), "server.properties");
+    expect(config["controller.quorum.voters"]?.split(",")).toEqual(
+      [0, 1, 2].map((i) => `${i}@kafka-${i}.${set.spec.serviceName}.weather-tweets.svc.cluster.local:9093`),
+    );
+    expect(config["process.roles"]).toBe("broker,controller");
+    // node.id from the pod name's ordinal, by the shell of the container.
+    expect(spec.containers[0].args[0]).toContain(["node.id=$", "{POD_NAME##*-}"].join(""));
+    for (const [key, value] of Object.entries({
+      "default.replication.factor": "3",
+      "min.insync.replicas": "2",
+      "offsets.topic.replication.factor": "3",
+      "transaction.state.log.replication.factor": "3",
+      "transaction.state.log.min.isr": "2",
+      "unclean.leader.election.enable": "false",
+    }))
+      expect(`${key}=${config[key]}`).toBe(`${key}=${value}`);
+  });
+
+  test("the services list every node, create topics with three copies (min ISR 2) and a quorum queue of three", async () => {
+    const api = loadApiConfig(env("Deployment", "api"));
+    const rabbitConsumer = loadConsumerConfig(env("Deployment", "rabbitmq-consumer"));
+    const kafkaConsumer = loadConsumerConfig(env("Deployment", "kafka-consumer"));
+    for (const config of [api, rabbitConsumer]) {
+      expect(rabbitmqUrls(config.RABBITMQ_URL).map((url) => new URL(url).host)).toEqual(
+        [0, 1, 2].map((i) => `rabbitmq-${i}.rabbitmq:5672`),
+      );
+      expect(
+        rabbitmqQueueArguments({
+          queue: "q",
+          type: config.RABBITMQ_QUEUE_TYPE,
+          deliveryLimit: 20,
+          quorumGroupSize: config.RABBITMQ_QUORUM_GROUP_SIZE,
+        }),
+      ).toMatchObject({ "x-queue-type": "quorum", "x-quorum-initial-group-size": 3 });
+    }
+    for (const config of [api, kafkaConsumer]) {
+      expect(config.KAFKA_BROKERS.split(",")).toEqual([0, 1, 2].map((i) => `kafka-${i}.kafka:9092`));
+      // The services' own topic creation, on a stand-in admin client that records the request.
+      const requests: unknown[] = [];
+      const admin = {
+        listTopics: async () => [],
+        createTopics: async (request: unknown) => void requests.push(request),
+      };
+      await ensureKafkaTopics(admin as never, ["t"], {
+        partitions: config.KAFKA_TOPIC_PARTITIONS,
+        replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      });
+      expect(requests).toEqual([
+        expect.objectContaining({ replicas: 3, configs: [{ name: "min.insync.replicas", value: "2" }] }),
+      ]);
+    }
+  });
+});
+
+describe("gke-ha", () => {
+  test("disruption budgets keep two broker nodes of three (a quorum) through node upgrades", () => {
+    for (const name of ["rabbitmq", "kafka"]) {
+      const budget = find(all("gke-ha"), "PodDisruptionBudget", name);
+      expect(budget.spec).toEqual({ minAvailable: 2, selector: { matchLabels: { "app.kubernetes.io/name": name } } });
+      expect(find(all("gke-ha"), "StatefulSet", name).spec.replicas).toBe(3);
+    }
+  });
+
+  test("KEDA reads the Kafka lag from any of the three brokers", () => {
+    const trigger = find(all("gke-ha"), "ScaledObject", "kafka-consumer").spec.triggers[0];
+    expect(trigger.metadata.bootstrapServers.split(",")).toEqual(
+      [0, 1, 2].map((i) => `kafka-${i}.kafka.weather-tweets.svc:9092`),
+    );
+  });
+});
+
+describe("kind-ha", () => {
+  test("the cluster has three workers in three zones, as the one-node-per-zone rule needs", () => {
+    const cluster = parseYamlDocuments(readFileSync(join(ROOT, "kind-ha/cluster.yaml"), "utf8"))[0] as K8sObject;
+    const zones = cluster.nodes
+      .filter((node: { role: string }) => node.role === "worker")
+      .map((node: { labels: Record<string, string> }) => node.labels["topology.kubernetes.io/zone"]);
+    expect(new Set(zones).size).toBe(3);
+    expect(find(all("kind-ha"), "StatefulSet", "rabbitmq").spec.replicas).toBe(zones.length);
   });
 });

@@ -78,15 +78,20 @@ export const GKE_VARS = {
   DOMAIN: "weather.test.example",
 } as const;
 
+export type ClusterForm = "kind" | "gke" | "kind-ha" | "gke-ha";
+
 /**
  * Everything each form applies to one cluster, as rendered now: kind's overlay plus its Locust Job,
- * and the GKE overlay as `make gke-deploy` renders it. Tests iterate over these objects, never over
- * a list of names, so that what an overlay adds later is checked the same way.
+ * the GKE overlay as `make gke-deploy` renders it, and the same two in the HA topology (kind-ha,
+ * and gke-ha as `make gke-deploy TOPOLOGY=ha` renders it). Tests iterate over these objects, never
+ * over a list of names, so that what an overlay adds later is checked the same way.
  */
-export function clusterForms(): { form: "kind" | "gke"; objects: K8sObject[] }[] {
+export function clusterForms(): { form: ClusterForm; objects: K8sObject[] }[] {
   return [
     { form: "kind", objects: [...kustomizeBuild("kind"), ...kustomizeBuild("kind/load")] },
     { form: "gke", objects: makeRender("gke-render", GKE_VARS) },
+    { form: "kind-ha", objects: [...kustomizeBuild("kind-ha"), ...kustomizeBuild("kind/load")] },
+    { form: "gke-ha", objects: makeRender("gke-render", { ...GKE_VARS, TOPOLOGY: "ha" }) },
   ];
 }
 
@@ -163,4 +168,5 @@ export const GKE_EXTERNAL_SECRETS: Record<string, Record<string, string>> = {
     "keda-host": "amqp://weather:0123456789abcdef0123456789abcdef0123456789abcdef@rabbitmq.weather-tweets.svc:5672/",
   },
   "grafana-admin": { username: "admin", password: "0123456789abcdef0123456789abcdef" },
+  "rabbitmq-erlang-cookie": { cookie: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" },
 };

@@ -10,6 +10,7 @@ import { describe, expect, test } from "bun:test";
 import { parse } from "yaml";
 import { loadApiConfig } from "../../api/src/config.ts";
 import { loadConsumerConfig } from "../../consumers/src/config.ts";
+import { rabbitmqUrls } from "../../packages/brokers/src/index.ts";
 import { containerEnvironment, fakeClusterIPs } from "./kubelet-env.ts";
 import {
   clusterForms,
@@ -151,13 +152,14 @@ function neededFlows(objects: K8sObject[], m: ReturnType<typeof model>): NeededF
         const env = () => containerEnvironment(objects, w, container, facts);
         if (image === "api") {
           const config = loadApiConfig(env());
-          toUrl(pod, config.RABBITMQ_URL, "API publishes to RabbitMQ");
+          for (const url of rabbitmqUrls(config.RABBITMQ_URL)) toUrl(pod, url, "API publishes to RabbitMQ");
           for (const broker of config.KAFKA_BROKERS.split(","))
             toUrl(pod, `kafka://${broker}`, "API publishes to Kafka");
         } else if (image === "rabbitmq-consumer" || image === "kafka-consumer") {
           const config = loadConsumerConfig(env());
           toUrl(pod, config.STORE_URL, `${image} writes its store`);
-          if (config.pipeline === "rabbitmq-valkey") toUrl(pod, config.RABBITMQ_URL, `${image} reads RabbitMQ`);
+          if (config.pipeline === "rabbitmq-valkey")
+            for (const url of rabbitmqUrls(config.RABBITMQ_URL)) toUrl(pod, url, `${image} reads RabbitMQ`);
           else
             for (const broker of config.KAFKA_BROKERS.split(","))
               toUrl(pod, `kafka://${broker}`, `${image} reads Kafka`);
@@ -231,16 +233,18 @@ function neededFlows(objects: K8sObject[], m: ReturnType<typeof model>): NeededF
   function toUrlFrom(from: PodEndpoint, url: string, why: string) {
     const parsed = new URL(url);
     const port = Number(parsed.port) || (DEFAULT_PORTS[parsed.protocol] as number);
-    // KEDA runs in its own namespace and names our Services fully (name.namespace.svc).
-    const namespace = parsed.hostname.split(".")[1] ?? from.namespace;
+    // KEDA runs in its own namespace and names our Services fully (name.namespace.svc, or
+    // pod.name.namespace.svc for one pod of a StatefulSet): the namespace is the label before "svc".
+    const labels = parsed.hostname.split(".");
+    const namespace = labels[labels.indexOf("svc") - 1] ?? from.namespace;
     for (const b of m.backends(parsed.hostname, port, namespace)) need(from, b.pod, b.port, why);
   }
 }
 
 const formsWithPolicies = clusterForms().filter(({ objects }) => objects.some((o) => o.kind === "NetworkPolicy"));
 
-test("the GKE overlay renders NetworkPolicies (kind runs without: nothing to evaluate there)", () => {
-  expect(formsWithPolicies.map((f) => f.form)).toEqual(["gke"]);
+test("the GKE overlays render NetworkPolicies (kind runs without: nothing to evaluate there)", () => {
+  expect(formsWithPolicies.map((f) => f.form)).toEqual(["gke", "gke-ha"]);
 });
 
 describe.each(formsWithPolicies)("$form", ({ objects }) => {

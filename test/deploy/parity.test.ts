@@ -86,17 +86,24 @@ interface Form {
 type Forms = Record<"compose" | "kind" | "gke", Record<Deployable, Form>>;
 let forms: Forms;
 
-/** URL credentials differ by design (compose defaults, Kubernetes Secrets): compare without them. */
-const withoutCredentials = (value: string) => value.replace(/^(\w+:\/\/)[^@/]+@/, "$1<credentials>@");
+/** URL credentials differ by design (compose defaults, Kubernetes Secrets): compare without them (each URL of a list). */
+const withoutCredentials = (value: string) => value.replace(/(^|,)(\w+:\/\/)[^@/,]+@/g, "$1$2<credentials>@");
+/** Node names differ by design (compose rabbitmq-1, Kubernetes rabbitmq-0.rabbitmq): the HA forms compare lists without them. */
+const withoutHosts = (value: string) =>
+  value.replace(/(^|,)((\w+:\/\/)?(<credentials>@)?)[a-z0-9.-]+:(\d+)/g, "$1$2<node>:$5");
 /** Resolves compose's ${VAR:-default} with its default, as `docker compose` does without a .env. */
 const composeDefaults = (value: string) => value.replace(/\$\{\w+:-([^}]*)\}/g, "$1");
 
-function composeForms(): Record<Deployable, Form> {
+/** The compose services of a deployable: `api` etc., or with suffix "-ha" the `ha` profile's, which extend them. */
+function composeForms(suffix = ""): Record<Deployable, Form> {
   // biome-ignore lint/suspicious/noExplicitAny: the compose model is read structurally
   const compose: any = parse(readFileSync(join(ROOT, "compose.yaml"), "utf8"), { merge: true });
   const result = {} as Record<Deployable, Form>;
   for (const name of DEPLOYABLES) {
-    const service = compose.services[name];
+    const own = compose.services[`${name}${suffix}`];
+    // `extends`: the base service's settings, the extending one's environment on top.
+    const base = own.extends ? compose.services[own.extends] : {};
+    const service = { ...base, ...own, environment: { ...base.environment, ...own.environment } };
     const env = Object.fromEntries(
       Object.entries<string>(service.environment).map(([k, v]) => [k, withoutCredentials(composeDefaults(String(v)))]),
     );
@@ -231,4 +238,43 @@ test("each consumer runs its own pipeline against its own store", () => {
       expect({ CONSUMER_SOURCE: env.CONSUMER_SOURCE, STORE_URL: env.STORE_URL }).toEqual(values);
     }
   }
+});
+
+describe("HA topology: compose (profile ha), kind-ha and gke-ha run the same services alike", () => {
+  let ha: Forms;
+  beforeAll(() => {
+    const kind = kustomizeBuild("kind-ha");
+    const gke = kustomizeBuild("gke-ha");
+    ha = {
+      compose: composeForms("-ha"),
+      kind: kubernetesForms(kind, (name) => find(kind, "Deployment", name).spec.replicas ?? 1),
+      gke: kubernetesForms(gke, (name) =>
+        name === "api"
+          ? find(gke, "HorizontalPodAutoscaler", name).spec.minReplicas
+          : find(gke, "ScaledObject", name).spec.minReplicaCount,
+      ),
+    };
+  }, RENDER_TIMEOUT_MS);
+
+  test.each([...DEPLOYABLES])(
+    "%s: same image, port, variables and values (node names aside), every node listed",
+    (name) => {
+      const pick = (f: Form) => ({
+        image: f.image,
+        ports: f.ports,
+        env: Object.fromEntries(Object.entries(f.env).map(([k, v]) => [k, withoutHosts(v)])),
+      });
+      const compose = pick(ha.compose[name]);
+      expect({ kind: pick(ha.kind[name]), gke: pick(ha.gke[name]) }).toEqual({ kind: compose, gke: compose });
+      // The single form's variables, with the lists of three nodes and the replica settings added.
+      const single = forms.compose[name].env;
+      for (const key of Object.keys(single)) expect(Object.keys(compose.env)).toContain(key);
+      for (const key of ["RABBITMQ_URL", "KAFKA_BROKERS"]) {
+        if (compose.env[key] !== undefined) expect(compose.env[key]?.split(",")).toHaveLength(3);
+      }
+      const settings = [compose.env.RABBITMQ_QUORUM_GROUP_SIZE, compose.env.KAFKA_REPLICATION_FACTOR].filter(Boolean);
+      expect(settings.length).toBeGreaterThan(0);
+      for (const value of settings) expect(value).toBe("3");
+    },
+  );
 });

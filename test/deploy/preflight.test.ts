@@ -163,7 +163,7 @@ describe("make gke-secrets", () => {
     const { code, out } = make(["gke-secrets", ...vars], [tools.dir, basics]);
     expect({ code, out }).toEqual({ code: 0, out: expect.any(String) });
     const secrets = created(tools.calls());
-    expect(secrets).toHaveLength(2);
+    expect(secrets).toHaveLength(3);
     for (const call of tools.calls().filter((c) => c.startsWith("kubectl ") && !c.includes("current-context")))
       expect(call.startsWith(`kubectl --context ${context} `)).toBe(true);
     const literals = (name: string) =>
@@ -174,10 +174,14 @@ describe("make gke-secrets", () => {
       );
     const rabbit = literals("rabbitmq-credentials");
     const grafana = literals("grafana-admin");
+    const cookie = literals("rabbitmq-erlang-cookie");
     expect(Object.keys(rabbit).sort()).toEqual(Object.keys(GKE_EXTERNAL_SECRETS["rabbitmq-credentials"] ?? {}).sort());
     expect(Object.keys(grafana).sort()).toEqual(Object.keys(GKE_EXTERNAL_SECRETS["grafana-admin"] ?? {}).sort());
+    expect(Object.keys(cookie)).toEqual(Object.keys(GKE_EXTERNAL_SECRETS["rabbitmq-erlang-cookie"] ?? {}));
     expect(rabbit.password).toMatch(/^[0-9a-f]{48}$/);
     expect(grafana.password).toMatch(/^[0-9a-f]{32}$/);
+    // The HA RabbitMQ nodes' shared Erlang cookie (gke-ha reads it from this Secret).
+    expect(cookie.cookie).toMatch(/^[0-9a-f]{64}$/);
     expect(rabbit["keda-host"]).toBe(`amqp://weather:${rabbit.password}@rabbitmq.weather-tweets.svc:5672/`);
     const fixture = new URL(GKE_EXTERNAL_SECRETS["rabbitmq-credentials"]?.["keda-host"] as string);
     expect(new URL(rabbit["keda-host"] as string).host).toBe(fixture.host);

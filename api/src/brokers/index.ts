@@ -16,6 +16,7 @@ export function createBrokers(config: ApiConfig, logger: Logger, metrics: ApiMet
     queue: config.RABBITMQ_QUEUE,
     type: config.RABBITMQ_QUEUE_TYPE,
     deliveryLimit: config.RABBITMQ_DELIVERY_LIMIT,
+    quorumGroupSize: config.RABBITMQ_QUORUM_GROUP_SIZE,
     reconnect,
     closeTimeoutMs: BROKER_CLOSE_TIMEOUT_MS,
     logger,

@@ -1,10 +1,18 @@
 import { Backoff, type BackoffOptions, settleWithin } from "@weather/async";
-import { amqpError, BrokerError, declareRabbitQueues, isRetriable, type RabbitQueueSettings } from "@weather/brokers";
+import {
+  amqpError,
+  BrokerError,
+  declareRabbitQueues,
+  isRetriable,
+  RabbitMqNodes,
+  type RabbitQueueSettings,
+} from "@weather/brokers";
 import type { Logger } from "@weather/log";
-import amqp, { type ChannelModel, type ConfirmChannel } from "amqplib";
+import type { ChannelModel, ConfirmChannel } from "amqplib";
 import type { BrokerPublisher, OutboundMessage } from "./types.ts";
 
 export interface RabbitMqOptions extends RabbitQueueSettings {
+  /** One AMQP URL, or the nodes of one cluster separated by commas (tried in turn). */
   url: string;
   reconnect: BackoffOptions;
   /** Bound on each step of close() (waiting for confirms, closing the connection). */
@@ -31,11 +39,13 @@ export class RabbitMqPublisher implements BrokerPublisher {
   #connecting = false;
   readonly #publishOptions = { persistent: true, contentType: "application/json", messageId: "" };
   readonly #backoff: Backoff;
+  readonly #nodes: RabbitMqNodes;
 
   readonly #options: RabbitMqOptions;
   constructor(options: RabbitMqOptions) {
     this.#options = options;
     this.#backoff = new Backoff(options.reconnect);
+    this.#nodes = new RabbitMqNodes(options.url);
   }
 
   start(): void {
@@ -101,11 +111,12 @@ export class RabbitMqPublisher implements BrokerPublisher {
   async #connect(): Promise<void> {
     if (this.#closing || this.#connecting) return;
     this.#connecting = true;
-    const { url, queue, logger } = this.#options;
+    const { queue, logger } = this.#options;
     let connection: ChannelModel | undefined;
     try {
       // Confirms are awaited by HTTP requests: send each frame at once rather than wait for Nagle's delay.
-      connection = await amqp.connect(url, { noDelay: true });
+      const opened = await this.#nodes.connect({ noDelay: true, connectionName: "api" });
+      connection = opened.connection;
       connection.on("error", (error: Error) => logger.warn("rabbitmq: connection error", { error: error.message }));
       connection.on("close", () => this.#onConnectionLost(connection));
       connection.on("blocked", (reason: string) => {
@@ -133,7 +144,7 @@ export class RabbitMqPublisher implements BrokerPublisher {
       this.#channel = channel;
       this.#blocked = false;
       this.#backoff.reset();
-      logger.info("rabbitmq: connected", { queue, type: this.#options.type });
+      logger.info("rabbitmq: connected", { queue, type: this.#options.type, node: opened.node });
       this.#options.onStateChange?.(true);
     } catch (error) {
       // A permanent failure (refused credentials, a queue of another type) needs an operator: say so louder.

@@ -1,11 +1,19 @@
 import { sleep } from "@weather/async";
-import type { DevStack } from "./dev-stack.ts";
+import {
+  haTopology,
+  kafkaPartitionLeader as kafkaPartitionLeaderOf,
+  kafkaQuorum,
+  quorumQueueLeader,
+} from "../../../scripts/ha/cluster.ts";
+import type { DevStack, HaNode } from "./dev-stack.ts";
 
 export interface FaultTiming {
   /** How long a killed broker or store stays down before the platform starts it again. */
   outageS: number;
   /** How long the API stays stopped (SIGSTOP). */
   pauseS: number;
+  /** How long an HA node stays cut off the network. */
+  cutS: number;
   /** Scale steps: how long each new replica count runs before the next step. */
   stepS: number;
 }
@@ -82,5 +90,83 @@ export const FAULT_CASES: readonly FaultCase[] = [
       await sleep(timing.pauseS * 1000);
       process.kill(pid, "SIGCONT");
     },
+  },
+];
+
+/** Which node a fault hits, chosen when it lands (leadership moves between cases). */
+type PickNode = (stack: DevStack) => Promise<HaNode>;
+
+/** The RabbitMQ node leading the stack's quorum queue: losing it forces a leader election. */
+const rabbitmqQueueLeader: PickNode = async (stack) =>
+  `rabbitmq-ha-${await quorumQueueLeader(haTopology(), stack.queue)}` as HaNode;
+
+/** The Kafka node leading a partition of the stack's topic without being the active controller. */
+const kafkaPartitionLeader: PickNode = async (stack) => {
+  const topology = haTopology();
+  const controller = (await kafkaQuorum(topology)).leaderId;
+  for (const partition of [0, 1, 2]) {
+    const leader = await kafkaPartitionLeaderOf(topology, stack.topic, partition);
+    if (leader !== controller) return `kafka-ha-${leader}` as HaNode;
+  }
+  // Every partition led by the controller: any other broker still holds a replica of each.
+  return `kafka-ha-${controller === 1 ? 2 : 1}` as HaNode;
+};
+
+/** The active KRaft controller (in combined mode also a broker leading partitions). */
+const kafkaController: PickNode = async () => `kafka-ha-${(await kafkaQuorum(haTopology())).leaderId}` as HaNode;
+
+const haNodeKilled =
+  (pick: PickNode) =>
+  async (stack: DevStack, timing: FaultTiming): Promise<void> => {
+    const node = await pick(stack);
+    await stack.killServer(node, "KILL");
+    await sleep(timing.outageS * 1000); // the outage: how long the platform takes to start it again
+    await stack.startServer(node); // resolves once the node is back in a whole cluster
+  };
+
+const haNodeCut =
+  (pick: PickNode) =>
+  async (stack: DevStack, timing: FaultTiming): Promise<void> => {
+    const node = await pick(stack);
+    try {
+      await stack.cutServer(node);
+      await sleep(timing.cutS * 1000); // the cut itself
+    } finally {
+      await stack.healServer(node);
+    }
+  };
+
+/**
+ * Node loss in the HA topology (TOPOLOGY=ha: three RabbitMQ nodes, three Kafka brokers), each
+ * under load like the cases above: a node of each broker killed -9 and started again by the suite
+ * (as a platform would), the Kafka controller leader among them, and one node cut off the network
+ * (iptables, scripts/ha/netcut.sh) while its process runs on. Two of three nodes stay up
+ * throughout, so nothing acknowledged may be lost and ingest must go on (503s retried).
+ */
+export const HA_FAULT_CASES: readonly FaultCase[] = [
+  {
+    id: "rabbitmq-node-kill",
+    title: "kill -9 of the RabbitMQ node leading the quorum queue (of 3), started again after the outage",
+    inject: haNodeKilled(rabbitmqQueueLeader),
+  },
+  {
+    id: "kafka-broker-kill",
+    title: "kill -9 of a Kafka broker leading a partition (of 3, not the controller), started again after the outage",
+    inject: haNodeKilled(kafkaPartitionLeader),
+  },
+  {
+    id: "kafka-controller-kill",
+    title: "kill -9 of the active Kafka controller (a broker too), started again after the outage",
+    inject: haNodeKilled(kafkaController),
+  },
+  {
+    id: "rabbitmq-node-cut",
+    title: "network cut of the RabbitMQ node leading the quorum queue, healed after the cut",
+    inject: haNodeCut(rabbitmqQueueLeader),
+  },
+  {
+    id: "kafka-broker-cut",
+    title: "network cut of a Kafka broker leading a partition (not the controller), healed after the cut",
+    inject: haNodeCut(kafkaPartitionLeader),
   },
 ];

@@ -6,6 +6,11 @@ export interface IdRecord {
   answers: number[];
   /** True once the API answered 202 for this id. */
   acknowledged: boolean;
+  /** When the message was due (performance.now()), and how long its first answer took in ms (Infinity: none). */
+  sentAt: number;
+  firstAnswerMs: number;
+  /** When the 202 came (performance.now()), if it did. */
+  acknowledgedAt?: number;
   country: string;
   weather: string;
 }
@@ -33,6 +38,8 @@ const WEATHER = ["Lluvioso", "Nublado", "Soleado"];
  */
 export class ChaosClient {
   readonly records = new Map<string, IdRecord>();
+  /** When the last message of the load was due (performance.now()). */
+  lastDueAt = 0;
   #inFlight = 0;
   #slots: (() => void)[] = [];
 
@@ -53,10 +60,13 @@ export class ChaosClient {
       const record: IdRecord = {
         answers: [],
         acknowledged: false,
+        sentAt: performance.now(),
+        firstAnswerMs: Number.POSITIVE_INFINITY,
         country: COUNTRIES[i % COUNTRIES.length] as string,
         weather: WEATHER[i % WEATHER.length] as string,
       };
       this.records.set(id, record);
+      this.lastDueAt = record.sentAt;
       sending.push(this.#deliver(id, record, i, retryUntil));
     }
     await Promise.all(sending);
@@ -87,9 +97,13 @@ export class ChaosClient {
       } finally {
         this.#release();
       }
+      // From when the message was due: waiting for a free slot (the API stalled) counts too.
+      if (record.answers.length === 0 && status !== 0) record.firstAnswerMs = performance.now() - record.sentAt;
       record.answers.push(status);
-      if (status === 202) record.acknowledged = true;
-      else if (status >= 400 && status < 500)
+      if (status === 202) {
+        record.acknowledged = true;
+        record.acknowledgedAt = performance.now();
+      } else if (status >= 400 && status < 500)
         return; // a client error is final (none is expected here)
       else await sleep(retryAfterS * 1000 * (0.5 + Math.random()));
     }

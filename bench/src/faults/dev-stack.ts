@@ -1,7 +1,9 @@
 import { join } from "node:path";
 
 export type ConsumerKind = "rabbitmq" | "kafka";
-export type Server = "rabbitmq" | "kafka" | "valkey" | "redis";
+/** A node of the HA topology (scripts/ha/services.sh): rabbitmq-ha-1 ... kafka-ha-3. */
+export type HaNode = `${"rabbitmq" | "kafka"}-ha-${1 | 2 | 3}`;
+export type Server = "rabbitmq" | "kafka" | "valkey" | "redis" | HaNode;
 
 export interface DevStackOptions {
   root: string;
@@ -31,6 +33,14 @@ export class DevStack {
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.options.apiPort}`;
+  }
+
+  /** The queue and topic this stack's services use. */
+  get queue(): string {
+    return this.options.env.RABBITMQ_QUEUE ?? "message";
+  }
+  get topic(): string {
+    return this.options.env.KAFKA_TOPIC ?? "message";
   }
 
   /** Every process's /readyz, the API's first. */
@@ -89,9 +99,19 @@ export class DevStack {
     return this.#run(["bash", "scripts/services.sh", "kill", server, signal]);
   }
 
-  /** Starts a native server again (the platform's restart), waiting for it to be ready. */
+  /** Starts a native server again (the platform's restart), waiting for it to be ready (an HA node: its cluster whole). */
   startServer(server: Server): Promise<string> {
     return this.#run(["bash", "scripts/services.sh", "up", server]);
+  }
+
+  /** Cuts an HA node off the network: its process keeps running, its packets are dropped (scripts/ha/netcut.sh). */
+  cutServer(node: HaNode): Promise<string> {
+    return this.#run(["bash", "scripts/services.sh", "cut", node]);
+  }
+
+  /** Ends a cut (every cut of this checkout when no node is named). */
+  healServer(node?: HaNode): Promise<string> {
+    return this.#run(["bash", "scripts/services.sh", "heal", ...(node ? [node] : [])]);
   }
 
   #dev(...args: string[]): Promise<string> {

@@ -23,6 +23,7 @@ export function faultsTable(results: readonly FaultResult[]): Table {
     "same id again, skipped",
     "broker replays, skipped",
     "caught up after load (s)",
+    "full rate after the fault (s)",
     "backlog left",
   ];
   const rows = results.flatMap((r) =>
@@ -39,6 +40,7 @@ export function faultsTable(results: readonly FaultResult[]): Table {
         v.duplicatesSkipped,
         v.replaysSkipped,
         seconds(v.caughtUpS),
+        n(v.fullRateAfterS, 1),
         v.backlogLeft,
       ];
     }),
@@ -57,6 +59,7 @@ export function recoveryTable(results: readonly FaultResult[]): Table {
     "no answer",
     "fault lasted (s)",
     "all ready again after (s)",
+    "API at full rate after the fault (s)",
     "stores equal",
     "verdict",
   ];
@@ -69,6 +72,7 @@ export function recoveryTable(results: readonly FaultResult[]): Table {
     r.unanswered,
     n(r.faultS, 1),
     seconds(r.recoveredS),
+    r.apiFullRateAfterS === null ? "not within the load" : n(r.apiFullRateAfterS, 1),
     yesNo(r.storesEqual),
     faultPassed(r) ? "pass" : "**FAIL**",
   ]);
@@ -80,6 +84,7 @@ const EXPLANATION = [
   "After the load, every consumer is stopped (each settles what it counted) and the broker must hold nothing more for it (`backlog left`); then every id the client sent is looked up in each store's dedup window.",
   "`lost`: acknowledged ids never counted. `counted twice`: total_messages minus the distinct ids found counted. `counted without a 202`: ids counted although the client never got a 202 for them (a partial publish the API repaired, or an answer lost on the way).",
   "`same id again, skipped`: messages whose id was counted within the dedup window (a client's retry after a 503 that one broker had taken, a partial publish the API repaired). `broker replays, skipped`: redeliveries and replayed offsets the store recognised as counted. `all ready again`: from the end of the fault until the API and every consumer answered /readyz 200, with no command typed.",
+  "`API at full rate after the fault`: from the fault until the last message whose first attempt was refused, unanswered or answered after more than 1 s (0: the fault never showed to the client). `full rate after the fault`, per pipeline: from the fault until the last moment (sampled every 200 ms) the store was more than one second of load behind what the API had acknowledged. `fault lasted`: from the kill (or cut) until the server was back (an HA node: until its cluster was whole again).",
 ];
 
 export async function writeFaultReport(
@@ -90,7 +95,7 @@ export async function writeFaultReport(
   command: string,
 ): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const settings = `${profile.ratePerS} msg/s for ${profile.loadS} s per fault, fault at ${profile.faultAtS} s; servers down ${profile.timing.outageS} s, API paused ${profile.timing.pauseS} s; 2 replicas of each consumer.`;
+  const settings = `${profile.ratePerS} msg/s for ${profile.loadS} s per fault (${profile.haLoadS} s on the HA topology), fault at ${profile.faultAtS} s; servers down ${profile.timing.outageS} s, API paused ${profile.timing.pauseS} s, HA nodes cut off ${profile.timing.cutS} s; 2 replicas of each consumer.`;
   const markdown = [
     "# Faults: both pipelines under each fault",
     "",

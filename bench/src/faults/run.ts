@@ -15,6 +15,11 @@ import { DevStack } from "./dev-stack.ts";
 export interface FaultProfile {
   ratePerS: number;
   loadS: number;
+  /**
+   * Load of the HA topology's cases: long enough in the full profile for load to go on well past
+   * the longest fault (a 30 s cut), so that the time to full rate is measured, not cut short.
+   */
+  haLoadS: number;
   /** When the fault starts, into the load. */
   faultAtS: number;
   timing: FaultTiming;
@@ -30,8 +35,9 @@ export const FAULT_PROFILES = {
   short: {
     ratePerS: 200,
     loadS: 8,
+    haLoadS: 8,
     faultAtS: 2,
-    timing: { outageS: 3, pauseS: 3, stepS: 3 },
+    timing: { outageS: 3, pauseS: 3, stepS: 3, cutS: 12 },
     retryForS: 60,
     settleTimeoutS: 60,
     // A killed Kafka member's partitions wait for its session to expire: 6 s rather than 10.
@@ -40,8 +46,9 @@ export const FAULT_PROFILES = {
   full: {
     ratePerS: 800,
     loadS: 30,
+    haLoadS: 60,
     faultAtS: 10,
-    timing: { outageS: 5, pauseS: 3, stepS: 8 },
+    timing: { outageS: 5, pauseS: 3, stepS: 8, cutS: 30 },
     retryForS: 120,
     settleTimeoutS: 120,
     env: {},
@@ -71,6 +78,11 @@ export interface PipelineVerdict {
   caughtUpS: number | null;
   /** Messages left at the broker once every consumer had stopped: must be 0. */
   backlogLeft: number;
+  /**
+   * From the fault until the last moment the pipeline was more than one second of load behind
+   * what the API had acknowledged: after it, the pipeline counted at full rate (0: never behind).
+   */
+  fullRateAfterS: number;
 }
 
 export interface FaultResult {
@@ -85,6 +97,12 @@ export interface FaultResult {
   faultS: number;
   /** From the end of the fault until the API and every consumer answered /readyz 200 (null: not within the bound). */
   recoveredS: number | null;
+  /**
+   * From the fault until the last message of the load whose first attempt was refused, unanswered
+   * or slower than 1 s was due: after it, the API accepted the full load at once (0: never
+   * disturbed; null: still disturbed at the end of the load).
+   */
+  apiFullRateAfterS: number | null;
   storesEqual: boolean;
   pipelines: Record<PipelineName, PipelineVerdict>;
 }
@@ -101,7 +119,20 @@ export interface FaultContext {
   db: number;
   /** API on basePort, RabbitMQ consumers on basePort + 10 + i, Kafka ones on basePort + 20 + i. */
   basePort: number;
+  /** Settings of the topology under test for the services (TOPOLOGY=ha: scripts/ha/env.sh does the rest). */
+  stackEnv?: Record<string, string>;
+  /** Seconds of load, when not the profile's loadS (the HA topology's haLoadS). */
+  loadS?: number;
 }
+
+/** A sample of both stores' totals while a case runs. */
+interface CountSample {
+  at: number;
+  counted: Record<PipelineName, number>;
+}
+const SAMPLE_MS = 200;
+/** A message answered later than this on its first attempt counts as a disturbance of the API. */
+const SLOW_FIRST_ANSWER_MS = 1000;
 
 const elapsedS = (since: number) => Math.round((performance.now() - since) / 100) / 10;
 
@@ -132,26 +163,37 @@ export async function runFaultCase(ctx: FaultContext, fault: FaultCase, profile:
       KAFKA_GROUP_ID: name,
       VALKEY_URL: urls["rabbitmq-valkey"],
       REDIS_URL: urls["kafka-redis"],
+      ...ctx.stackEnv,
       ...profile.env,
     },
   });
+  const samples: CountSample[] = [];
+  let sampling: ReturnType<typeof setInterval> | undefined;
   try {
     ctx.progress.status(`${fault.id}: starting the API and 2+2 consumers`);
     await stack.up();
     await waitFor("the Kafka group settled", () => ctx.admin.groupStable(name, 2), { timeoutMs: 30_000 });
 
+    const loadS = ctx.loadS ?? profile.loadS;
     const client = new ChaosClient({
       apiUrl: stack.apiUrl,
       ratePerS: profile.ratePerS,
-      durationS: profile.loadS,
+      durationS: loadS,
       requestTimeoutMs: 5000,
       retryForS: profile.retryForS,
       maxInFlight: 512,
     });
-    ctx.progress.status(
-      `${fault.id}: ${profile.ratePerS} msg/s for ${profile.loadS} s; the fault at ${profile.faultAtS} s`,
-    );
+    ctx.progress.status(`${fault.id}: ${profile.ratePerS} msg/s for ${loadS} s; the fault at ${profile.faultAtS} s`);
     const load = client.run();
+    sampling = setInterval(async () => {
+      const at = performance.now();
+      const totals = await Promise.all(PIPELINES.map((p) => stores[p].get("total_messages").catch(() => null)));
+      if (totals.includes(null)) return; // a store restarting: no sample
+      samples.push({
+        at,
+        counted: { "rabbitmq-valkey": Number(totals[0] ?? 0), "kafka-redis": Number(totals[1] ?? 0) },
+      });
+    }, SAMPLE_MS);
     await sleep(profile.faultAtS * 1000); // the fault lands at a set point of the load
     const faultStarted = performance.now();
     await fault.inject(stack, profile.timing);
@@ -186,6 +228,8 @@ export async function runFaultCase(ctx: FaultContext, fault: FaultCase, profile:
         ),
       ),
     );
+    clearInterval(sampling);
+    sampling = undefined;
     // With every consumer stopped (each settles what it counted), the brokers must hold nothing
     // unacknowledged: then nothing more can arrive, and the counts below are final.
     await stack.stopConsumers();
@@ -219,6 +263,7 @@ export async function runFaultCase(ctx: FaultContext, fault: FaultCase, profile:
         countriesExact: sameCounts(snapshot.countries, expected),
         caughtUpS: caughtUp[i] ?? null,
         backlogLeft: backlog[pipeline],
+        fullRateAfterS: fullRateAfter(samples, client, pipeline, faultStarted, profile.ratePerS),
       };
     }
     const answers = [...client.records.values()].flatMap((r) => r.answers);
@@ -232,15 +277,53 @@ export async function runFaultCase(ctx: FaultContext, fault: FaultCase, profile:
       unanswered: answers.filter((a) => a === 0).length,
       faultS,
       recoveredS,
+      apiFullRateAfterS: apiFullRateAfter(client, faultStarted),
       storesEqual: valkey.total === redis.total && sameCounts(valkey.countries, redis.countries),
       pipelines,
     };
   } finally {
+    if (sampling) clearInterval(sampling);
     await stack.down().catch(() => {});
     await Promise.all(PIPELINES.map((p) => stores[p].quit().catch(() => {})));
     await ctx.admin.deleteTopics(name).catch(() => {});
     await ctx.admin.deleteQueues(name).catch(() => {});
   }
+}
+
+/** See PipelineVerdict.fullRateAfterS. */
+function fullRateAfter(
+  samples: readonly CountSample[],
+  client: ChaosClient,
+  pipeline: PipelineName,
+  faultStarted: number,
+  ratePerS: number,
+): number {
+  const acknowledgedAt = [...client.records.values()]
+    .map((r) => r.acknowledgedAt)
+    .filter((at): at is number => at !== undefined)
+    .sort((a, b) => a - b);
+  let acknowledged = 0;
+  let lastBehind: number | undefined;
+  for (const sample of samples) {
+    while (acknowledged < acknowledgedAt.length && (acknowledgedAt[acknowledged] as number) <= sample.at)
+      acknowledged++;
+    if (sample.at >= faultStarted && acknowledged - sample.counted[pipeline] > ratePerS) lastBehind = sample.at;
+  }
+  return lastBehind === undefined ? 0 : Math.round((lastBehind + SAMPLE_MS - faultStarted) / 100) / 10;
+}
+
+/** See FaultResult.apiFullRateAfterS. */
+function apiFullRateAfter(client: ChaosClient, faultStarted: number): number | null {
+  let lastDisturbed: number | undefined;
+  for (const record of client.records.values()) {
+    const disturbed = record.firstAnswerMs > SLOW_FIRST_ANSWER_MS || record.answers[0] !== 202;
+    if (disturbed && record.sentAt >= faultStarted && record.sentAt > (lastDisturbed ?? 0))
+      lastDisturbed = record.sentAt;
+  }
+  if (lastDisturbed === undefined) return 0;
+  // Disturbed into the load's last second: no full-rate second was seen after it.
+  if (lastDisturbed > client.lastDueAt - 1000) return null;
+  return Math.round((lastDisturbed - faultStarted) / 100) / 10;
 }
 
 function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {

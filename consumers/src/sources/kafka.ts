@@ -34,6 +34,8 @@ interface Session {
   consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
   stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
   lost: boolean;
+  /** Ends this session (SourceConnection then opens a new one). */
+  lose: (error: Error) => void;
 }
 
 /**
@@ -85,6 +87,11 @@ export class KafkaSource implements Source<KafkaDelivery> {
       }),
       stream: undefined,
       lost: false,
+      lose: (error) => {
+        if (session.lost || this.#session !== session) return;
+        session.lost = true;
+        onLost(error);
+      },
     };
     this.#session = session;
     try {
@@ -112,11 +119,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
           session: session.id,
         });
       });
-      stream.on("error", (error: Error) => {
-        if (session.lost || this.#session !== session) return;
-        session.lost = true;
-        onLost(kafkaError("consuming", error));
-      });
+      stream.on("error", (error: Error) => session.lose(kafkaError("consuming", error)));
       session.stream = stream;
       if (this.#paused) stream.pause();
     } catch (error) {
@@ -163,7 +166,8 @@ export class KafkaSource implements Source<KafkaDelivery> {
   }
 
   async ack(batch: readonly KafkaDelivery[]): Promise<readonly KafkaDelivery[]> {
-    const session = this.#session?.id;
+    const live = this.#session;
+    const session = live?.id;
     // The last delivery of each partition carries the batch's highest offset there.
     const lastByPartition = new Map<number, KafkaDelivery>();
     for (const delivery of batch)
@@ -176,7 +180,13 @@ export class KafkaSource implements Source<KafkaDelivery> {
         "offset commit",
       );
     } catch (error) {
-      throw kafkaError("committing offsets", error);
+      // The group's coordinator is out of reach while fetching may go on (a cluster lost the broker
+      // that coordinated the group): with no later commit, the counted records would stay
+      // uncommitted for good. A new session rejoins the group and fetches from the committed
+      // offsets, so the batch is redelivered (and skipped by the store) and committed.
+      const failure = kafkaError("committing offsets", error);
+      live?.lose(failure);
+      throw failure;
     }
     return batch.filter((delivery) => delivery.session === session);
   }

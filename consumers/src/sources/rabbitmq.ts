@@ -4,10 +4,11 @@ import {
   BrokerError,
   deadLetterName,
   declareRabbitQueues,
+  RabbitMqNodes,
   type RabbitQueueSettings,
 } from "@weather/brokers";
 import { STORE_KEYS } from "@weather/store";
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
 import type { DeadLetter, Delivery, Source } from "./source.ts";
 
 export interface RabbitDelivery extends Delivery {
@@ -17,6 +18,7 @@ export interface RabbitDelivery extends Delivery {
 }
 
 export interface RabbitSourceOptions extends RabbitQueueSettings {
+  /** One AMQP URL, or the nodes of one cluster separated by commas (tried in turn on each reconnection). */
   url: string;
   prefetch: number;
   /** Shown in the management UI's connection list. */
@@ -51,8 +53,10 @@ export class RabbitSource implements Source<RabbitDelivery> {
   #confirmTimer: ReturnType<typeof setTimeout> | undefined;
 
   readonly #options: RabbitSourceOptions;
+  readonly #nodes: RabbitMqNodes;
   constructor(options: RabbitSourceOptions) {
     this.#options = options;
+    this.#nodes = new RabbitMqNodes(options.url);
   }
 
   get ready(): boolean {
@@ -61,10 +65,10 @@ export class RabbitSource implements Source<RabbitDelivery> {
   }
 
   async open(sink: (delivery: RabbitDelivery) => void, onLost: (error: Error) => void): Promise<void> {
-    const { url, prefetch, connectionName, queue } = this.#options;
+    const { prefetch, connectionName, queue } = this.#options;
     let connection: ChannelModel | undefined;
     try {
-      connection = await amqp.connect(url, { clientProperties: { connection_name: connectionName } });
+      ({ connection } = await this.#nodes.connect({ connectionName }));
       const consume = await connection.createChannel();
       const publish = await connection.createConfirmChannel();
       const session: Session = { connection, consume, publish, consumerTag: undefined, lost: false };

@@ -1,4 +1,5 @@
 export * from "./errors.ts";
 export * from "./kafka.ts";
 export * from "./rabbitmq.ts";
+export * from "./rabbitmq-nodes.ts";
 export * from "./topology.ts";

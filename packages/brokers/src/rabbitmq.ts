@@ -13,13 +13,36 @@ export interface RabbitQueueSettings {
    * `<queue>.dlq` (a message that crashes every consumer that takes it).
    */
   deliveryLimit: number;
+  /**
+   * Quorum queues only: replicas of each queue (x-quorum-initial-group-size), e.g. 3 on a
+   * three-node cluster; undefined leaves it to the broker. Every declarer must agree: RabbitMQ
+   * refuses a redeclaration with another value (406).
+   */
+  quorumGroupSize?: number | undefined;
+}
+
+/** The replica count argument of a quorum queue, when one is configured. */
+function replicaArguments(settings: RabbitQueueSettings): Record<string, number> {
+  return settings.type === "quorum" && settings.quorumGroupSize !== undefined
+    ? { "x-quorum-initial-group-size": settings.quorumGroupSize }
+    : {};
 }
 
 /** Arguments of the main queue: rejected (or, quorum, over-delivered) messages fall through to its dead-letter queue. */
 export function rabbitmqQueueArguments(settings: RabbitQueueSettings): Record<string, string | number> {
   const deadLetter = { "x-dead-letter-exchange": "", "x-dead-letter-routing-key": deadLetterName(settings.queue) };
   if (settings.type === "classic") return { "x-queue-type": "classic", ...deadLetter };
-  return { "x-queue-type": "quorum", "x-delivery-limit": settings.deliveryLimit, ...deadLetter };
+  return {
+    "x-queue-type": "quorum",
+    "x-delivery-limit": settings.deliveryLimit,
+    ...replicaArguments(settings),
+    ...deadLetter,
+  };
+}
+
+/** Arguments of the dead-letter queue: the same type and replicas as the main queue. */
+export function rabbitmqDeadLetterArguments(settings: RabbitQueueSettings): Record<string, string | number> {
+  return { "x-queue-type": settings.type, ...replicaArguments(settings) };
 }
 
 /**
@@ -30,15 +53,19 @@ export function rabbitmqQueueArguments(settings: RabbitQueueSettings): Record<st
 export async function declareRabbitQueues(channel: Channel, settings: RabbitQueueSettings): Promise<void> {
   const { queue, type } = settings;
   try {
-    await channel.assertQueue(deadLetterName(queue), { durable: true, arguments: { "x-queue-type": type } });
+    await channel.assertQueue(deadLetterName(queue), {
+      durable: true,
+      arguments: rabbitmqDeadLetterArguments(settings),
+    });
     await channel.assertQueue(queue, { durable: true, arguments: rabbitmqQueueArguments(settings) });
   } catch (error) {
     if (amqpReplyCode(error) === PRECONDITION_FAILED) {
       throw new TopologyMismatchError(
         "rabbitmq",
         `queue ${queue} (or ${deadLetterName(queue)}) exists with other arguments than a ${type} queue with ` +
-          `delivery limit ${settings.deliveryLimit}: ${describeError(error)}. Set RABBITMQ_QUEUE_TYPE to the ` +
-          `existing type, or migrate it: bun scripts/rabbitmq/migrate-queue.ts (see docs/consumers.md)`,
+          `delivery limit ${settings.deliveryLimit}${settings.quorumGroupSize ? ` and ${settings.quorumGroupSize} replicas` : ""}: ` +
+          `${describeError(error)}. Set RABBITMQ_QUEUE_TYPE (and RABBITMQ_QUORUM_GROUP_SIZE) to the existing ` +
+          `queue's, or migrate it: bun scripts/rabbitmq/migrate-queue.ts (see docs/consumers.md)`,
         false,
         { cause: error },
       );

@@ -17,15 +17,31 @@ export const LogLevel = Type.Union(
 
 const RedisUrl = (fallback: string) => Type.String({ pattern: "^rediss?://", default: fallback });
 
+/**
+ * One AMQP URL, or several nodes of one cluster separated by commas: clients try each in turn
+ * (rabbitmqUrls and RabbitMqNodes in @weather/brokers).
+ */
+export const RabbitMqUrls = (fallback: string) =>
+  Type.String({ pattern: "^amqps?://[^,\\s]+(,amqps?://[^,\\s]+)*$", default: fallback });
+
+/** host:port, or several brokers of one cluster separated by commas (the Kafka client's bootstrap list). */
+export const KafkaBrokers = (fallback: string) =>
+  Type.String({ pattern: "^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$", default: fallback });
+
 /** Where the brokers are, and the queue and topic both sides must agree on. */
 export const BrokerFields = {
-  RABBITMQ_URL: Type.String({ pattern: "^amqps?://", default: "amqp://guest:guest@127.0.0.1:5672" }),
+  RABBITMQ_URL: RabbitMqUrls("amqp://guest:guest@127.0.0.1:5672"),
   RABBITMQ_QUEUE: Type.String({ minLength: 1, maxLength: 200, default: "message" }),
   /** quorum (replicated, RabbitMQ's recommended durable queue) or classic (one replica). */
   RABBITMQ_QUEUE_TYPE: Type.Union([Type.Literal("quorum"), Type.Literal("classic")], { default: "quorum" }),
   /** Quorum queues: deliveries of one message before the broker dead-letters it (a message that crashes consumers). */
   RABBITMQ_DELIVERY_LIMIT: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
-  KAFKA_BROKERS: Type.String({ pattern: "^[^,\\s]+:\\d+(,[^,\\s]+:\\d+)*$", default: "127.0.0.1:9092" }),
+  /**
+   * Quorum queues: replicas of a queue when a service has to declare it (x-quorum-initial-group-size);
+   * unset, the broker's own default (every node of the cluster, up to its configured maximum).
+   */
+  RABBITMQ_QUORUM_GROUP_SIZE: Type.Optional(Type.Integer({ minimum: 1, maximum: 99 })),
+  KAFKA_BROKERS: KafkaBrokers("127.0.0.1:9092"),
   KAFKA_TOPIC: Type.String({ pattern: "^[a-zA-Z0-9._-]{1,249}$", default: "message" }),
   /** Partitions of the topic when a service has to create it (the consumer replicas' ceiling). */
   KAFKA_TOPIC_PARTITIONS: Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
@@ -53,4 +69,11 @@ export const StackConfig = Type.Object({
   API_PORT: Port(3000),
   RABBITMQ_CONSUMER_PORT: Port(3101),
   KAFKA_CONSUMER_PORT: Port(3201),
+  /** The HA topology's nodes (TOPOLOGY=ha), for tests and tools that reach both topologies. */
+  RABBITMQ_HA_URL: RabbitMqUrls(
+    "amqp://guest:guest@127.0.0.1:5681,amqp://guest:guest@127.0.0.1:5682,amqp://guest:guest@127.0.0.1:5683",
+  ),
+  KAFKA_HA_BROKERS: KafkaBrokers("127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194"),
+  KAFKA_HA_REPLICATION_FACTOR: Type.Integer({ minimum: 1, maximum: 7, default: 3 }),
+  RABBITMQ_HA_QUORUM_GROUP_SIZE: Type.Integer({ minimum: 1, maximum: 99, default: 3 }),
 });
