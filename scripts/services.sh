@@ -289,7 +289,10 @@ start_kafka() {
 kv_start() {
   local name=$1 server=$2 port=$3 dir="$STATE_DIR/$1"
   mkdir -p "$dir"
-  # noeviction: dedup keys and counters must never be evicted to make room.
+  # noeviction: dedup keys and counters must never be evicted to make room. appendfsync always: a
+  # count is on disk before the store answers, so before the consumer acknowledges or commits it
+  # (with everysec, a store busy with an earlier fsync answers writes it has not written yet, and a
+  # kill -9 then loses counts the brokers will never deliver again).
   cat >"$dir/$name.conf" <<EOF
 bind $BIND_HOST
 port $port
@@ -300,7 +303,7 @@ logfile $dir/$name.log
 maxmemory $STORE_MAXMEMORY
 maxmemory-policy noeviction
 appendonly yes
-appendfsync everysec
+appendfsync always
 save ""
 EOF
   spawn_rooted "$name" "$dir/stdout.log" "$server" "$dir/$name.conf"

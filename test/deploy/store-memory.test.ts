@@ -1,5 +1,7 @@
 /**
- * Every store's memory settings follow the one formula (packages/store/src/sizing.ts, explained in
+ * Every store persists each count before it answers (append-only file, fsync always): the consumer
+ * acknowledges or commits once the store answered, so a count the store could still lose would be
+ * lost for good. And every store's memory settings follow the one formula (packages/store/src/sizing.ts, explained in
  * docs/consumers.md "Store memory"): maxmemory covers the dedup window at the rate the deployment
  * says it is sized for, the memory limit covers maxmemory with room for an AOF rewrite's fork, and
  * nothing is ever evicted. Native (.env.example), compose, kind and GKE.
@@ -108,6 +110,49 @@ describe("store memory follows the formula", () => {
           maxmemory: flagValue(container.args, "--maxmemory"),
           policy: flagValue(container.args, "--maxmemory-policy"),
           limit: container.resources.limits.memory,
+        });
+      }
+    });
+  });
+});
+
+describe("stores write each count to disk before answering", () => {
+  const durable = { appendonly: "yes", appendfsync: "always" };
+
+  test("native: the server configuration scripts/services.sh writes", () => {
+    const services = readFileSync(join(ROOT, "scripts/services.sh"), "utf8");
+    expect({
+      appendonly: /^appendonly (\S+)$/m.exec(services)?.[1],
+      appendfsync: /^appendfsync (\S+)$/m.exec(services)?.[1],
+    }).toEqual(durable);
+  });
+
+  test("compose: each store's command", () => {
+    const compose = parse(readFileSync(join(ROOT, "compose.yaml"), "utf8"), { merge: true });
+    for (const server of SERVERS) {
+      const { command } = compose.services[server];
+      expect({
+        server,
+        appendonly: flagValue(command, "--appendonly"),
+        appendfsync: flagValue(command, "--appendfsync"),
+      }).toEqual({
+        server,
+        ...durable,
+      });
+    }
+  });
+
+  describe.each(clusterForms())("$form", ({ objects }) => {
+    test("each store's args", () => {
+      for (const server of SERVERS) {
+        const { args } = podTemplate(find(objects, "StatefulSet", server)).spec.containers[0];
+        expect({
+          server,
+          appendonly: flagValue(args, "--appendonly"),
+          appendfsync: flagValue(args, "--appendfsync"),
+        }).toEqual({
+          server,
+          ...durable,
         });
       }
     });
