@@ -13,6 +13,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { declareRabbitQueues } from "@weather/brokers";
 import amqp from "amqplib";
+import { readProc } from "../../bench/src/proc.ts";
+import { publishWithConfirms } from "../lib/publish-confirms.ts";
 import { HA_NODES, haTopology } from "./cluster.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -23,7 +25,6 @@ const SETS: Record<string, string> = {
   "+S 1:1 +SDcpu 1:1": "+S 1:1 +SDcpu 1:1",
   "Erlang's busy waiting (+sbwt medium)": "+sbwt medium +sbwtdcpu medium +sbwtdio medium",
 };
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 function services(args: string[], erlArgs?: string): void {
   const env = { ...process.env, TOPOLOGY: "ha", ...(erlArgs === undefined ? {} : { RABBITMQ_HA_ERL_ARGS: erlArgs }) };
@@ -34,9 +35,8 @@ function services(args: string[], erlArgs?: string): void {
 /** CPU seconds the three nodes have used so far. */
 function cpuSeconds(): number {
   return HA_NODES.reduce((sum, i) => {
-    const pid = readFileSync(`${STATE_DIR}/rabbitmq-ha-${i}/rabbitmq-ha-${i}.pid`, "utf8").trim();
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return sum + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const pid = Number(readFileSync(`${STATE_DIR}/rabbitmq-ha-${i}/rabbitmq-ha-${i}.pid`, "utf8").trim());
+    return sum + (readProc(pid)?.cpuSeconds ?? 0);
   }, 0);
 }
 
@@ -45,31 +45,11 @@ async function load(url: string, seconds: number, limit: number) {
   const connection = await amqp.connect(url);
   const channel = await connection.createConfirmChannel();
   await declareRabbitQueues(channel, { queue, type: "quorum", deliveryLimit: 20, quorumGroupSize: 3 });
-  const body = Buffer.from(JSON.stringify({ description: "Está lloviendo", country: "GT", weather: "Lluvioso" }));
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  let pending = 0;
-  await new Promise<void>((done) => {
-    const pump = () => {
-      while (pending < limit && performance.now() < deadline) {
-        const sent = performance.now();
-        pending++;
-        channel.sendToQueue(queue, body, { persistent: true }, (error) => {
-          pending--;
-          if (!error) latencies.push(performance.now() - sent);
-          if (performance.now() < deadline) setImmediate(pump);
-          else if (pending === 0) done();
-        });
-      }
-    };
-    pump();
-  });
-  latencies.sort((a, b) => a - b);
+  const result = await publishWithConfirms(channel, queue, seconds, limit);
   await channel.deleteQueue(queue);
   await channel.deleteQueue(`${queue}.dlq`);
   await connection.close();
-  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN;
-  return { perS: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
+  return result;
 }
 
 const topology = haTopology();
