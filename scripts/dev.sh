@@ -21,9 +21,9 @@
 # Pid files and logs: .state/dev/<name>.pid (the process), <name>.supervisor.pid, <name>.log (DEV_DIR).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=lib/env.sh
-source "$ROOT/scripts/lib/env.sh"
+LOG_PREFIX=dev
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 # TOPOLOGY=ha: the services connect to the three-node clusters (scripts/ha/env.sh).
 # shellcheck source=ha/env.sh
 source "$ROOT/scripts/ha/env.sh"
@@ -31,12 +31,9 @@ export RABBITMQ_CONSUMER_REPLICAS=${RABBITMQ_CONSUMER_REPLICAS:-2}
 export KAFKA_CONSUMER_REPLICAS=${KAFKA_CONSUMER_REPLICAS:-2}
 BUN=${BUN:-$ROOT/.tools/bun/node_modules/.bin/bun}
 # DEV_DIR: where pid files and logs go; a second stack (e.g. the fault suite's) uses one of its own.
-DEV_DIR=${DEV_DIR:-${STATE_DIR:-$ROOT/.state}/dev}
+DEV_DIR=${DEV_DIR:-$STATE_DIR/dev}
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-60}
 STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-12}
-
-log() { printf '[dev] %s\n' "$*" >&2; }
-die() { printf '[dev] error: %s\n' "$*" >&2; exit 1; }
 
 consumer_names() {
   local i

@@ -18,15 +18,11 @@
 # kind already on the port is reused and left alone; anything else on the port is an error.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=lib/env.sh
-source "$ROOT/scripts/lib/env.sh"
-STATE_DIR=${STATE_DIR:-$ROOT/.state}
+LOG_PREFIX=services
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-120}
 ALL_SERVICES=(rabbitmq kafka valkey redis prometheus)
-
-log() { printf '[services] %s\n' "$*" >&2; }
-die() { printf '[services] error: %s\n' "$*" >&2; exit 1; }
 
 # ---------- generic helpers ----------
 
@@ -220,17 +216,22 @@ rabbitmq_node_ready() {
   port_open "$port" &&
     curl -fsS -m 2 -u guest:guest "http://$BIND_HOST:$management_port/api/health/checks/alarms" >/dev/null 2>&1
 }
-rabbitmq_start_node() {
-  local name=$1 node=$2 port=$3 management_port=$4 dist_port=$5
-  local dir="$STATE_DIR/$name"
-  mkdir -p "$dir"/{home,log}
-  cat >"$dir/rabbitmq.conf" <<EOF
+# The settings every RabbitMQ node of ours has: its listeners and the guest user kept to loopback.
+rabbitmq_conf() {
+  local port=$1 management_port=$2
+  cat <<EOF
 listeners.tcp.default = $BIND_HOST:$port
 management.tcp.ip = $BIND_HOST
 management.tcp.port = $management_port
 loopback_users.guest = true
 log.file.level = info
 EOF
+}
+rabbitmq_start_node() {
+  local name=$1 node=$2 port=$3 management_port=$4 dist_port=$5
+  local dir="$STATE_DIR/$name"
+  mkdir -p "$dir"/{home,log}
+  rabbitmq_conf "$port" "$management_port" >"$dir/rabbitmq.conf"
   echo '[rabbitmq_management].' >"$dir/enabled_plugins"
   (
     rabbitmq_node_env "$dir" "$node" "$port" "$dist_port"

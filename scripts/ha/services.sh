@@ -86,18 +86,16 @@ start_rabbitmq_ha_node() {
   install -m 400 "$HA_COOKIE" "$dir/home/.erlang.cookie"
   # classic_config: a blank node joins the others listed. pause_minority applies only to a node
   # still on Mnesia (made before Khepri was enabled here): with Khepri, Raft decides.
-  cat >"$dir/rabbitmq.conf" <<EOF
-listeners.tcp.default = $BIND_HOST:$port
-management.tcp.ip = $BIND_HOST
-management.tcp.port = $management_port
-loopback_users.guest = true
-log.file.level = info
+  {
+    rabbitmq_conf "$port" "$management_port"
+    cat <<EOF
 cluster_formation.peer_discovery_backend = classic_config
 cluster_formation.classic_config.nodes.1 = weather-ha-1@localhost
 cluster_formation.classic_config.nodes.2 = weather-ha-2@localhost
 cluster_formation.classic_config.nodes.3 = weather-ha-3@localhost
 cluster_partition_handling = pause_minority
 EOF
+  } >"$dir/rabbitmq.conf"
   echo '[rabbitmq_management].' >"$dir/enabled_plugins"
   (
     rabbitmq_node_env "$dir" "weather-ha-$i@localhost" "$port" "$dist_port"

@@ -142,13 +142,15 @@ function kubernetesForms(objects: K8sObject[], replicasOf: (name: Deployable) =>
   return result;
 }
 
-/** kustomize runs once per overlay: seconds, more on a busy machine. */
-const RENDER_TIMEOUT_MS = 60_000;
-beforeAll(() => {
-  const kind = kustomizeBuild("kind");
-  const gke = kustomizeBuild("gke");
-  forms = {
-    compose: composeForms(),
+/**
+ * Compose (its profile `suffix`), kind and GKE (the overlays `kind${suffix}` and `gke${suffix}`),
+ * each deployable as it runs there.
+ */
+function renderForms(suffix: "" | "-ha"): Forms {
+  const kind = kustomizeBuild(`kind${suffix}`);
+  const gke = kustomizeBuild(`gke${suffix}`);
+  return {
+    compose: composeForms(suffix),
     kind: kubernetesForms(kind, (name) => find(kind, "Deployment", name).spec.replicas ?? 1),
     // In GKE the autoscalers own the replica counts: their minimum is the steady state.
     gke: kubernetesForms(gke, (name) =>
@@ -157,6 +159,12 @@ beforeAll(() => {
         : find(gke, "ScaledObject", name).spec.minReplicaCount,
     ),
   };
+}
+
+/** kustomize runs once per overlay: seconds, more on a busy machine. */
+const RENDER_TIMEOUT_MS = 60_000;
+beforeAll(() => {
+  forms = renderForms("");
 }, RENDER_TIMEOUT_MS);
 
 describe.each([...DEPLOYABLES])("%s", (name) => {
@@ -243,17 +251,7 @@ test("each consumer runs its own pipeline against its own store", () => {
 describe("HA topology: compose (profile ha), kind-ha and gke-ha run the same services alike", () => {
   let ha: Forms;
   beforeAll(() => {
-    const kind = kustomizeBuild("kind-ha");
-    const gke = kustomizeBuild("gke-ha");
-    ha = {
-      compose: composeForms("-ha"),
-      kind: kubernetesForms(kind, (name) => find(kind, "Deployment", name).spec.replicas ?? 1),
-      gke: kubernetesForms(gke, (name) =>
-        name === "api"
-          ? find(gke, "HorizontalPodAutoscaler", name).spec.minReplicas
-          : find(gke, "ScaledObject", name).spec.minReplicaCount,
-      ),
-    };
+    ha = renderForms("-ha");
   }, RENDER_TIMEOUT_MS);
 
   test.each([...DEPLOYABLES])(

@@ -4,14 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadBenchConfig } from "../../bench/src/config.ts";
 import { HA_FAULT_CASES } from "../../bench/src/faults/cases.ts";
-import { faultTopology, selectFaults } from "../../bench/src/faults/main.ts";
+import { faultContext, faultTopology, selectFaults } from "../../bench/src/faults/main.ts";
 import { writeFaultReport } from "../../bench/src/faults/report.ts";
 import { FAULT_PROFILES, type FaultResult, runFaultCase } from "../../bench/src/faults/run.ts";
 import { Progress } from "../../bench/src/progress.ts";
 import { collectRunInfo } from "../../bench/src/report/run-info.ts";
-import { PIPELINES } from "../../bench/src/stores.ts";
 import { haTopology, kafkaProblems, rabbitmqProblems } from "../../scripts/ha/cluster.ts";
-import { ROOT, stack } from "../support/index.ts";
+import { ROOT } from "../support/index.ts";
+import { expectExactlyOnce } from "./verdict.ts";
 
 /**
  * The HA topology's short fault suite (`make chaos TOPOLOGY=ha` runs it at full length): the three-node
@@ -69,42 +69,11 @@ test("the HA topology is up and whole: three RabbitMQ nodes in one cluster, thre
 describe.each(cases.map((fault) => ({ ...fault, fault })))("$id: $title", ({ fault }) => {
   test("nothing lost, nothing counted twice, every message accepted in the end, stores equal, ready again", async () => {
     const result = await runFaultCase(
-      {
-        root: ROOT,
-        runId,
-        runDir: dir,
-        admin: topology.admin,
-        progress: new Progress(false),
-        valkeyUrl: stack.VALKEY_URL,
-        redisUrl: stack.REDIS_URL,
-        db: config.FAULTS_DB,
-        basePort: topology.basePort,
-        stackEnv: topology.stackEnv,
-        loadS: topology.loadS(profile),
-      },
+      faultContext(config, topology, profile, { root: ROOT, runId, runDir: dir, progress: new Progress(false) }),
       fault,
       profile,
     );
     results.push(result);
-    expect(result.sent).toBe(profile.ratePerS * topology.loadS(profile));
-    for (const pipeline of PIPELINES) {
-      const verdict = result.pipelines[pipeline];
-      // Two of three nodes stayed up: every message was accepted, at once or after a retried 503.
-      expect({ pipeline, acknowledged: verdict.acknowledged }).toEqual({ pipeline, acknowledged: result.sent });
-      expect({ pipeline, lost: verdict.lost, countedTwice: verdict.countedTwice }).toEqual({
-        pipeline,
-        lost: 0,
-        countedTwice: 0,
-      });
-      expect({ pipeline, counted: verdict.counted, countriesExact: verdict.countriesExact }).toEqual({
-        pipeline,
-        counted: result.sent,
-        countriesExact: true,
-      });
-      expect({ pipeline, backlogLeft: verdict.backlogLeft }).toEqual({ pipeline, backlogLeft: 0 });
-    }
-    expect(result.storesEqual).toBe(true);
-    expect(result.recoveredS).not.toBeNull();
-    expect(result.recoveredS as number).toBeLessThanOrEqual(60);
+    expectExactlyOnce(result, profile.ratePerS * topology.loadS(profile));
   }, 300_000);
 });

@@ -6,7 +6,14 @@ import type { RunInfo } from "../report/run-info.ts";
 import { PIPELINES } from "../stores.ts";
 import { FAULT_CASES, type FaultCase, HA_FAULT_CASES } from "./cases.ts";
 import { writeFaultReport } from "./report.ts";
-import { FAULT_PROFILES, type FaultProfile, type FaultResult, faultPassed, runFaultCase } from "./run.ts";
+import {
+  FAULT_PROFILES,
+  type FaultContext,
+  type FaultProfile,
+  type FaultResult,
+  faultPassed,
+  runFaultCase,
+} from "./run.ts";
 
 /** The cases FAULTS names ("all", or ids separated by commas) of a topology's list, in the suite's order. */
 export function selectFaults(selection: string, cases: readonly FaultCase[] = FAULT_CASES): FaultCase[] {
@@ -47,6 +54,25 @@ export function faultTopology(
   };
 }
 
+/** What runFaultCase needs for one run of the suite on a topology. */
+export function faultContext(
+  config: Readonly<BenchConfig>,
+  topology: ReturnType<typeof faultTopology>,
+  profile: FaultProfile,
+  run: Pick<FaultContext, "root" | "runId" | "runDir" | "progress">,
+): FaultContext {
+  return {
+    ...run,
+    admin: topology.admin,
+    valkeyUrl: config.VALKEY_URL,
+    redisUrl: config.REDIS_URL,
+    db: config.FAULTS_DB,
+    basePort: topology.basePort,
+    stackEnv: topology.stackEnv,
+    loadS: topology.loadS(profile),
+  };
+}
+
 /** `make chaos` / `make bench SCENARIO=faults`: every selected case under load, then the report. */
 export async function runFaultSuite(options: {
   root: string;
@@ -63,19 +89,12 @@ export async function runFaultSuite(options: {
   const topology = faultTopology(config, options.admin);
   for (const fault of selectFaults(config.FAULTS, topology.cases)) {
     const result = await runFaultCase(
-      {
+      faultContext(config, topology, profile, {
         root: options.root,
         runId: options.runId,
         runDir: options.dir,
-        admin: topology.admin,
         progress: options.progress,
-        valkeyUrl: config.VALKEY_URL,
-        redisUrl: config.REDIS_URL,
-        db: config.FAULTS_DB,
-        basePort: topology.basePort,
-        stackEnv: topology.stackEnv,
-        loadS: topology.loadS(profile),
-      },
+      }),
       fault,
       profile,
     );

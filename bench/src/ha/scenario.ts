@@ -1,6 +1,6 @@
 import { BrokerAdmin } from "../brokers.ts";
 import { HA_FAULT_CASES } from "../faults/cases.ts";
-import { faultTopology, selectFaults } from "../faults/main.ts";
+import { faultContext, faultTopology, selectFaults } from "../faults/main.ts";
 import { FAULT_PROFILES, type FaultProfile, type FaultResult, faultPassed, runFaultCase } from "../faults/run.ts";
 import { type PhaseContext, type PhaseResult, type PhaseSpec, runPhase } from "../phase.ts";
 import { type ScenarioResult, searchMax } from "../scenarios.ts";
@@ -111,19 +111,7 @@ export async function runHaScenario(ctx: PhaseContext): Promise<HaScenarioResult
   const failover: FaultResult[] = [];
   for (const fault of selectFaults(config.FAULTS, HA_FAULT_CASES)) {
     const result = await runFaultCase(
-      {
-        root,
-        runId: ctx.runId,
-        runDir: ctx.runDir,
-        admin: ha.admin,
-        progress: ctx.progress,
-        valkeyUrl: config.VALKEY_URL,
-        redisUrl: config.REDIS_URL,
-        db: config.FAULTS_DB,
-        basePort: ha.basePort,
-        stackEnv: ha.stackEnv,
-        loadS: ha.loadS(profile),
-      },
+      faultContext(config, ha, profile, { root, runId: ctx.runId, runDir: ctx.runDir, progress: ctx.progress }),
       fault,
       profile,
     );
