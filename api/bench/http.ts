@@ -1,7 +1,8 @@
 /**
  * `make bench-api`: requests/s and latency percentiles of POST /process with wrk,
  * (a) brokers stubbed in-process and (b) real brokers, each next to a bare
- * Bun.serve JSON echo measured in the same run with the same load.
+ * Bun.serve JSON echo and an Elysia one-route echo (the framework's share) measured
+ * in the same run with the same load, and each server's CPU per request (/proc).
  *
  * The cases are interleaved over several rounds (echo, stubbed, real, echo, ...)
  * so that load from other processes on a shared machine hits all of them alike;
@@ -14,6 +15,7 @@ import { Admin } from "@platformatic/kafka";
 import { waitFor } from "@weather/async";
 import amqp from "amqplib";
 import type { Subprocess } from "bun";
+import { readProc } from "../../bench/src/proc.ts";
 import { freePort } from "../../test/support/ports.ts";
 
 const [seconds = 10, connections = 64, rounds = 2] = process.argv.slice(2).map(Number);
@@ -26,6 +28,8 @@ interface Result {
   name: string;
   rps: number;
   okRps: number;
+  /** The server process's CPU (user + system, /proc) per request: robust to other load on the machine. */
+  cpuUsPerReq: number;
   p50: string;
   p90: string;
   p99: string;
@@ -62,7 +66,8 @@ async function stop(proc: Subprocess) {
   await proc.exited;
 }
 
-function wrk(name: string, port: number): Result {
+function wrk(name: string, port: number, serverPid: number): Result {
+  const cpuBefore = readProc(serverPid)?.cpuSeconds ?? 0;
   const run = Bun.spawnSync([
     "wrk",
     "-t2",
@@ -73,6 +78,7 @@ function wrk(name: string, port: number): Result {
     `${import.meta.dir}/post.lua`,
     `http://127.0.0.1:${port}/process`,
   ]);
+  const cpuSeconds = (readProc(serverPid)?.cpuSeconds ?? 0) - cpuBefore;
   const out = run.stdout.toString();
   const number = (re: RegExp) => Number(out.match(re)?.[1] ?? 0);
   const latency = (p: string) => out.match(new RegExp(`\\s${p}%\\s+([\\d.]+\\w+)`))?.[1] ?? "?";
@@ -84,6 +90,7 @@ function wrk(name: string, port: number): Result {
     name,
     rps: Math.round(number(/Requests\/sec:\s+([\d.]+)/)),
     okRps: Math.round((requests - non2xx) / duration),
+    cpuUsPerReq: requests > 0 ? Math.round((cpuSeconds * 1e7) / requests) / 10 : 0,
     p50: latency("50"),
     p90: latency("90"),
     p99: latency("99"),
@@ -106,7 +113,7 @@ async function measure(name: string, args: string[], env: Record<string, string>
       `${import.meta.dir}/post.lua`,
       `http://127.0.0.1:${port}/process`,
     ]);
-    return wrk(name, port);
+    return wrk(name, port, proc.pid);
   } finally {
     await stop(proc);
   }
@@ -124,18 +131,26 @@ async function cleanup() {
 }
 
 const echo = ["api/bench/echo-server.ts"];
+const elysiaEcho = ["api/bench/elysia-echo.ts"];
 const realEnv = { RABBITMQ_QUEUE: queue, KAFKA_TOPIC: queue, API_HOST: "127.0.0.1", LOG_LEVEL: "error" };
 const results: (Result & { round: number })[] = [];
 const stubbedRatios: number[] = [];
+const elysiaRatios: number[] = [];
+const cpu: Record<"echo" | "elysia" | "stubbed", number[]> = { echo: [], elysia: [], stubbed: [] };
 const realRatios: number[] = [];
 const realAccepted: number[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
     const bare = await measure("bare Bun.serve echo", echo, {});
+    const elysia = await measure("Elysia echo (one route)", elysiaEcho, {});
     const stubbed = await measure("api (brokers stubbed)", ["api/bench/stub-server.ts"], {});
     const real = await measure("api (real brokers)", ["api/src/main.ts"], realEnv);
-    results.push({ round, ...bare }, { round, ...stubbed }, { round, ...real });
+    results.push({ round, ...bare }, { round, ...elysia }, { round, ...stubbed }, { round, ...real });
     stubbedRatios.push(stubbed.okRps / bare.rps);
+    elysiaRatios.push(elysia.okRps / bare.rps);
+    cpu.echo.push(bare.cpuUsPerReq);
+    cpu.elysia.push(elysia.cpuUsPerReq);
+    cpu.stubbed.push(stubbed.cpuUsPerReq);
     realRatios.push(real.okRps / bare.rps);
     realAccepted.push(real.okRps);
   }
@@ -149,6 +164,9 @@ console.log(
 console.table(results);
 console.log(
   `(a) stubbed / echo: ${mean(stubbedRatios).toFixed(2)}x (per round: ${stubbedRatios.map((r) => r.toFixed(2)).join(", ")}; target >= 0.85x)`,
+);
+console.log(
+  `    Elysia echo / echo: ${mean(elysiaRatios).toFixed(2)}x; server CPU per request: echo ${mean(cpu.echo).toFixed(1)} µs, Elysia echo ${mean(cpu.elysia).toFixed(1)} µs, api stubbed ${mean(cpu.stubbed).toFixed(1)} µs`,
 );
 console.log(
   `(b) real brokers: ${Math.round(mean(realAccepted))} accepted req/s (per round: ${realAccepted.join(", ")}; target >= 10000), ${mean(realRatios).toFixed(2)}x the echo`,
