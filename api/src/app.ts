@@ -114,13 +114,16 @@ export function fetchHandler(app: App, metrics: ApiMetrics): (request: Request) 
     const path = start === -1 ? "/" : url.slice(start, query === -1 ? undefined : query);
     return routes.has(path) ? path : UNMATCHED_ROUTE;
   };
-  return async (request) => {
+  return (request) => {
     const begin = performance.now();
     metrics.requestStarted();
     const url = request.url;
-    const response = await app.handle(url.startsWith("/") ? new Request(`http://localhost${url}`, request) : request);
-    metrics.requestFinished(routeOf(url), request.method, response.status, (performance.now() - begin) / 1000);
-    return response;
+    return app
+      .handle(url.startsWith("/") ? new Request(`http://localhost${url}`, request) : request)
+      .then((response) => {
+        metrics.requestFinished(routeOf(url), request.method, response.status, (performance.now() - begin) / 1000);
+        return response;
+      });
   };
 }
 

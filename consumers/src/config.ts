@@ -24,6 +24,11 @@ export const ConsumerConfig = Type.Object({
   KAFKA_HEARTBEAT_INTERVAL_MS: Type.Integer({ minimum: 100, default: 1000 }),
   /** Longest a fetch waits on the broker for data; bounds idle latency and shutdown. */
   KAFKA_FETCH_MAX_WAIT_MS: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
+  /**
+   * Bytes a fetch waits for (up to KAFKA_FETCH_MAX_WAIT_MS) before the broker answers: 1 answers
+   * with the first record; more trades that wait for fewer, larger fetches (docs/consumers.md).
+   */
+  KAFKA_FETCH_MIN_BYTES: Type.Integer({ minimum: 1, maximum: 1048576, default: 1 }),
   /** Upper bound of one fetch response (about 1,000 envelopes per 256 KiB). */
   KAFKA_FETCH_MAX_BYTES: Type.Integer({ minimum: 1024, default: 262144 }),
 

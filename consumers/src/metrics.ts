@@ -1,6 +1,6 @@
 import { type HistogramSeries, HotHistogram } from "@weather/metrics";
 import { LATENCY_BUCKETS_MS } from "@weather/store";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Pipeline } from "./config.ts";
 
 const LATENCY_BUCKETS_SECONDS = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
@@ -13,8 +13,9 @@ export class ConsumerMetrics {
   readonly duplicates: Counter;
   readonly replays: Counter;
   readonly deadLettered: Counter<"reason">;
-  readonly batchSize: Histogram;
-  readonly storeBatchDuration: Histogram;
+  /** Per batch: HotHistogram series, like the per-message one. */
+  readonly batchSize: HistogramSeries;
+  readonly storeBatchDuration: HistogramSeries;
   /** Observed once per message counted: a HotHistogram series (no label hashing per message). */
   readonly endToEndLatency: HistogramSeries;
   readonly up: Gauge;
@@ -55,18 +56,18 @@ export class ConsumerMetrics {
       labelNames: ["reason"],
       registers,
     });
-    this.batchSize = new Histogram({
+    this.batchSize = new HotHistogram({
       name: "consumer_batch_size",
       help: "Messages per store round trip.",
       buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
       registers,
-    });
-    this.storeBatchDuration = new Histogram({
+    }).labels({});
+    this.storeBatchDuration = new HotHistogram({
       name: "consumer_store_batch_duration_seconds",
       help: "Duration of one batch's store round trip (the counting script).",
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
-    });
+    }).labels({});
     this.endToEndLatency = new HotHistogram({
       name: "consumer_end_to_end_latency_seconds",
       help: "From acceptance by the API (acceptedAt) to being counted in the store.",

@@ -40,6 +40,7 @@ function createSource(config: ResolvedConsumerConfig): Source<Delivery> {
     heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
     fetchMaxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS,
     fetchMaxBytes: config.KAFKA_FETCH_MAX_BYTES,
+    fetchMinBytes: config.KAFKA_FETCH_MIN_BYTES,
     bufferedMessages: config.BATCH_MAX_SIZE,
     commitTimeoutMs: config.OPERATION_TIMEOUT_MS,
   });

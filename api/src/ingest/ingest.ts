@@ -96,7 +96,7 @@ export class Ingest {
     }
     if (publish.rabbitmq === "confirmed" && publish.kafka === "confirmed") {
       publish.settled = true;
-      this.#options.metrics.accepted.inc(publish.ids.length);
+      this.#options.metrics.messagesAccepted(publish.ids.length);
       publish.resolve();
     } else if (publish.rabbitmq !== "pending" && publish.kafka !== "pending") {
       this.#fail(publish);

@@ -49,10 +49,15 @@ export class ApiMetrics {
       this.#inFlightGauge.set(this.#requestsInFlight);
     },
   });
-  readonly accepted = new Counter({
+  #acceptedMessages = 0;
+  readonly #accepted: Counter = new Counter({
     name: "api_messages_accepted_total",
     help: "Messages confirmed by both brokers and answered 202.",
     registers: [this.registry],
+    collect: (): void => {
+      this.#accepted.reset();
+      this.#accepted.inc(this.#acceptedMessages);
+    },
   });
   readonly #publishDuration = new HotHistogram({
     name: "api_broker_publish_duration_seconds",
@@ -121,6 +126,11 @@ export class ApiMetrics {
 
   setBrokerUp(broker: BrokerName, up: boolean): void {
     this.#brokerUp.labels(broker).set(up ? 1 : 0);
+  }
+
+  /** Messages confirmed by both brokers (per request: a plain addition, handed over at scrape time). */
+  messagesAccepted(count: number): void {
+    this.#acceptedMessages += count;
   }
 
   requestStarted(): void {

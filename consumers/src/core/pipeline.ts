@@ -187,9 +187,9 @@ export class CountingPipeline<D extends Delivery> {
     const guard = this.#source.replayGuardKey;
     if (guard === undefined) throw new Error("a delivery before the source was connected");
     const settled = this.#settled;
-    const stopTimer = this.#metrics.storeBatchDuration.startTimer();
+    const storeStarted = performance.now();
     const result = await this.#retrying("store", () => this.#store.countBatch(valid, bad.length, guard, settled));
-    stopTimer();
+    this.#metrics.storeBatchDuration.observe((performance.now() - storeStarted) / 1000);
     this.#settled = [];
     this.#metrics.batchSize.observe(batch.length);
     this.#metrics.counted.inc(result.counted);

@@ -21,6 +21,7 @@ export interface KafkaSourceOptions extends KafkaTopicSettings {
   heartbeatIntervalMs: number;
   fetchMaxWaitMs: number;
   fetchMaxBytes: number;
+  fetchMinBytes: number;
   /** Messages the client may hold before the core takes them. */
   bufferedMessages: number;
   /** Bound on an offset commit and on each close step. */
@@ -84,6 +85,7 @@ export class KafkaSource implements Source<KafkaDelivery> {
         sessionTimeout: this.#options.sessionTimeoutMs,
         heartbeatInterval: this.#options.heartbeatIntervalMs,
         maxWaitTime: this.#options.fetchMaxWaitMs,
+        minBytes: this.#options.fetchMinBytes,
       }),
       stream: undefined,
       lost: false,
