@@ -205,7 +205,7 @@ rabbitmq_node_env() {
   export RABBITMQ_CONFIG_FILE="$dir/rabbitmq.conf"
   export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
   export RABBITMQ_PID_FILE="$dir/beam.pid"
-  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {${BIND_HOST//./,}} -start_epmd false"
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {${BIND_HOST//./,}} -start_epmd false ${RABBITMQ_NODE_ERL_ARGS:-}"
   # The start script then execs the Erlang VM instead of staying as its parent: the pid file
   # holds beam.smp itself.
   export RUNNING_UNDER_SYSTEMD=true
@@ -241,7 +241,8 @@ rabbitmq_start_node() {
 RABBITMQ_DIR="$STATE_DIR/rabbitmq"
 rabbitmq_ready() { rabbitmq_node_ready "$RABBITMQ_PORT" "$RABBITMQ_MANAGEMENT_PORT"; }
 start_rabbitmq() {
-  rabbitmq_start_node rabbitmq weather@localhost "$RABBITMQ_PORT" "$RABBITMQ_MANAGEMENT_PORT" "$RABBITMQ_DIST_PORT"
+  RABBITMQ_NODE_ERL_ARGS=${RABBITMQ_ERL_ARGS:-} \
+    rabbitmq_start_node rabbitmq weather@localhost "$RABBITMQ_PORT" "$RABBITMQ_MANAGEMENT_PORT" "$RABBITMQ_DIST_PORT"
 }
 
 # epmd, the Erlang port mapper, in the foreground of its own session (`epmd -daemon`, what the VM
