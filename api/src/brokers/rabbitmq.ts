@@ -2,6 +2,7 @@ import { Backoff, type BackoffOptions, settleWithin } from "@weather/async";
 import {
   amqpError,
   BrokerError,
+  coalesceAmqpWrites,
   declareRabbitQueues,
   isRetriable,
   RabbitMqNodes,
@@ -130,6 +131,8 @@ export class RabbitMqPublisher implements BrokerPublisher {
         this.#options.onStateChange?.(this.isUp());
       });
       const channel = await connection.createConfirmChannel();
+      if (!coalesceAmqpWrites(connection))
+        logger.warn("rabbitmq: amqplib internals changed, publishes are written one by one");
       channel.on("error", (error: Error) => logger.warn("rabbitmq: channel error", { error: error.message }));
       // A channel closed by the broker (e.g. precondition failure) leaves the connection open: drop both.
       channel.on("close", () => {

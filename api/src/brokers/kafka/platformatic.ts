@@ -1,12 +1,5 @@
-import {
-  Admin,
-  compatibilityPartitioner,
-  ProduceAcks,
-  Producer,
-  type Serializers,
-  stringSerializer,
-} from "@platformatic/kafka";
-import { ensureKafkaTopics } from "@weather/brokers";
+import { Admin, ProduceAcks, Producer, type Serializers, stringSerializer } from "@platformatic/kafka";
+import { ensureKafkaTopics, javaCompatiblePartitioner } from "@weather/brokers";
 import type { KafkaProducer, KafkaProducerOptions, KafkaRecord } from "./producer.ts";
 
 const passThrough = (data?: Buffer) => data;
@@ -40,7 +33,7 @@ export class PlatformaticProducer implements KafkaProducer {
       idempotent: true,
       acks: ProduceAcks.ALL,
       autocreateTopics: false,
-      partitioner: compatibilityPartitioner,
+      partitioner: javaCompatiblePartitioner,
     });
     this.#admin = new Admin(base);
   }
