@@ -43,6 +43,29 @@ describe("report", () => {
     expect(targetChecks(scenario).every((check) => check.met === false)).toBe(true);
   });
 
+  test("the latency and CPU targets are judged on a 2,000 msg/s phase only, against their figures", () => {
+    const { scenario } = fixtureScenario();
+    const phase = scenario.phases[0];
+    if (!phase) throw new Error("fixture has no phase");
+    expect(targetChecks(scenario).map((check) => check.target)).toEqual([
+      "[rate] >= 15,000 msg/s for 60 s (floor 10,000), 0 lost, 0 double-counted",
+    ]);
+    phase.load.targetRatePerS = 2000;
+    const checks = targetChecks(scenario);
+    expect(checks.map((check) => check.target)).toEqual([
+      "[rate] >= 15,000 msg/s for 60 s (floor 10,000), 0 lost, 0 double-counted",
+      "[rate] at 2000/s: HTTP p99 <= 10 ms, e2e p99 <= 15 ms (RabbitMQ->Valkey) / 25 ms (Kafka->Redis)",
+      "[rate] at 2000/s: all processes together <= 300 µs of CPU per message",
+    ]);
+    // HTTP p99 20 ms misses; the CPU check reads the phase's total.
+    expect(checks[1]?.met).toBe(false);
+    const cpuMet = (usPerMessage: number) => {
+      phase.cpu.total.usPerMessage = usPerMessage;
+      return targetChecks(scenario)[2]?.met;
+    };
+    expect([cpuMet(300), cpuMet(301)]).toEqual([true, false]);
+  });
+
   test("a phase whose store DB was cleared by someone else is flagged in the report", () => {
     const { scenario, info } = fixtureScenario();
     const phase = scenario.phases[0];
