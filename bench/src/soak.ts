@@ -41,6 +41,8 @@ export interface StoreBound {
   maxUsedBytes: number | null;
   maxDedupBuckets: number | null;
   maxKeys: number | null;
+  /** The most ids sampled in RabbitMQ's replay guard after the window (0 for the Kafka store). */
+  maxUnacknowledged: number | null;
   /** used_memory <= bound and dedup bucket keys <= DEDUP_BUCKETS + 2 in every sample after the window. */
   within: boolean | null;
 }
@@ -132,6 +134,10 @@ export function analyseSoak(phase: PhaseResult, windowS: number, flatPctPerHour:
       of(`keys ${pipeline}`, "keys", (s) => s.stores[pipeline].keys),
       of(`dedup buckets ${pipeline}`, "keys", (s) => s.stores[pipeline].dedupBuckets),
     );
+    // In flight only (a prefetch window or so per replica): growth here is ids the store never forgets.
+    if (pipeline === "rabbitmq-valkey") {
+      series.push(of(`unacknowledged ids ${pipeline}`, "keys", (s) => s.stores[pipeline].unacknowledged));
+    }
   }
   const ratePerS = phase.load.achievedRatePerS;
   const stores = PIPELINES.map((pipeline): StoreBound => {
@@ -149,6 +155,7 @@ export function analyseSoak(phase: PhaseResult, windowS: number, flatPctPerHour:
       maxUsedBytes,
       maxDedupBuckets,
       maxKeys: most((s) => s.stores[pipeline].keys),
+      maxUnacknowledged: most((s) => s.stores[pipeline].unacknowledged),
       within:
         maxUsedBytes === null || maxDedupBuckets === null
           ? null

@@ -23,6 +23,8 @@ export interface StoreMemory {
   keys: number;
   /** Dedup bucket keys (dedup:<bucket>) in the bench's DB. */
   dedupBuckets: number;
+  /** Ids in RabbitMQ's replay guard (counted, acknowledgement not yet confirmed); 0 in the Kafka store. */
+  unacknowledged: number;
 }
 export { LATENCY_FIELDS } from "@weather/store";
 
@@ -42,12 +44,13 @@ export class StoreReader {
   }
 
   async memory(): Promise<StoreMemory> {
-    const [used, keys, buckets] = await Promise.all([
+    const [used, keys, buckets, unacknowledged] = await Promise.all([
       usedMemory(this.client),
       this.client.dbsize(),
       dedupBucketKeys(this.client),
+      this.client.zcard(STORE_KEYS.unacknowledged),
     ]);
-    return { usedMemory: used, keys, dedupBuckets: buckets.length };
+    return { usedMemory: used, keys, dedupBuckets: buckets.length, unacknowledged };
   }
 
   snapshot(): Promise<StoreSnapshot> {

@@ -115,7 +115,7 @@ export function fixtureSoakPhase(): PhaseResult {
   phase.memory = Array.from({ length: 181 }, (_, i) => {
     const t = i * 10;
     const keys = t % 150 < 60 ? 12 : 11;
-    const store = (usedMemory: number) => ({ usedMemory, keys, dedupBuckets: keys - 6 });
+    const store = (usedMemory: number) => ({ usedMemory, keys, dedupBuckets: keys - 6, unacknowledged: 0 });
     return {
       t,
       rssBytes: { api: 100 * MIB + (i % 6) * MIB, leaky: 100 * MIB + (t / 3600) * 50 * MIB },

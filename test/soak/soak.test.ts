@@ -8,6 +8,7 @@ import type { PhaseResult } from "../../bench/src/phase.ts";
 import type { ScenarioResult } from "../../bench/src/scenarios.ts";
 import { DEDUP_BUCKET_KEYS_MAX, steadySamples } from "../../bench/src/soak.ts";
 import { PIPELINES } from "../../bench/src/stores.ts";
+import { loadConsumerConfig } from "../../consumers/src/config.ts";
 
 /**
  * The soak scenario, short (what `make bench SCENARIO=soak` runs for 30 minutes): a 20 s dedup
@@ -81,6 +82,17 @@ describe("soak (short)", () => {
       // A window's traffic fills more than one bucket: the window really is in use.
       expect(maxDedupBuckets).toBeGreaterThanOrEqual(2);
       expect(maxKeys).toBeLessThanOrEqual(keysMax);
+      // RabbitMQ's replay guard holds the ids in flight only: at most two prefetch windows per
+      // replica (those whose acknowledgement is on its way, and the window delivered meanwhile).
+      // A consumer that forgets to tell the store about confirmed acknowledgements grows it by the rate.
+      const { RABBITMQ_PREFETCH } = loadConsumerConfig({ ...process.env, CONSUMER_SOURCE: "rabbitmq" });
+      const unacknowledgedMax =
+        pipeline === "rabbitmq-valkey" ? 2 * RABBITMQ_PREFETCH * phase.spec.replicas.rabbitmq : 0;
+      expect({ pipeline, maxUnacknowledged: store.maxUnacknowledged }).toEqual({
+        pipeline,
+        maxUnacknowledged: expect.any(Number),
+      });
+      expect(store.maxUnacknowledged).toBeLessThanOrEqual(unacknowledgedMax);
       expect(store.within).toBe(true);
       expect(store.ratePerS).toBeCloseTo(phase.accepted / DURATION_S, 6);
     }

@@ -159,6 +159,7 @@ export function soakBoundTable(soak: SoakAnalysis): Table {
       "max used_memory MiB",
       "max dedup bucket keys",
       "max keys",
+      "max unacknowledged ids",
       "within",
     ],
     rows: soak.stores.map((s) => [
@@ -169,6 +170,7 @@ export function soakBoundTable(soak: SoakAnalysis): Table {
       s.maxUsedBytes === null ? "n/a" : n(s.maxUsedBytes / MIB, 2),
       `${s.maxDedupBuckets ?? "n/a"} (<= ${DEDUP_BUCKET_KEYS_MAX})`,
       s.maxKeys ?? "n/a",
+      s.maxUnacknowledged ?? "n/a",
       s.within === null ? "n/a" : s.within ? "yes" : "NO",
     ]),
   };

@@ -49,13 +49,18 @@ function memoryCsv(samples: MemorySample[]): string {
   const header = [
     "t_s",
     ...processes.map((name) => `rss_bytes_${name}`),
-    ...PIPELINES.flatMap((p) => [`used_memory_${p}`, `keys_${p}`, `dedup_buckets_${p}`]),
+    ...PIPELINES.flatMap((p) => [`used_memory_${p}`, `keys_${p}`, `dedup_buckets_${p}`, `unacknowledged_ids_${p}`]),
   ];
   const rows = samples.map((s) =>
     [
       s.t.toFixed(1),
       ...processes.map((name) => s.rssBytes[name] ?? ""),
-      ...PIPELINES.flatMap((p) => [s.stores[p].usedMemory, s.stores[p].keys, s.stores[p].dedupBuckets]),
+      ...PIPELINES.flatMap((p) => [
+        s.stores[p].usedMemory,
+        s.stores[p].keys,
+        s.stores[p].dedupBuckets,
+        s.stores[p].unacknowledged,
+      ]),
     ].join(","),
   );
   return `${[header.join(","), ...rows].join("\n")}\n`;
@@ -100,7 +105,7 @@ export function summaryLines(dir: string, scenario: ScenarioResult): string[] {
   if (scenario.soak) {
     for (const store of scenario.soak.stores) {
       lines.push(
-        `  soak ${store.pipeline}: max used_memory ${round((store.maxUsedBytes ?? Number.NaN) / 2 ** 20, 2) ?? "n/a"} MiB vs bound ${round(store.boundBytes / 2 ** 20, 2)} MiB at ${round(store.ratePerS, 0)}/s, dedup buckets ${store.maxDedupBuckets ?? "n/a"}: ${store.within === null ? "n/a" : store.within ? "within" : "OVER"}`,
+        `  soak ${store.pipeline}: max used_memory ${round((store.maxUsedBytes ?? Number.NaN) / 2 ** 20, 2) ?? "n/a"} MiB vs bound ${round(store.boundBytes / 2 ** 20, 2)} MiB at ${round(store.ratePerS, 0)}/s, dedup buckets ${store.maxDedupBuckets ?? "n/a"}, unacknowledged ids ${store.maxUnacknowledged ?? "n/a"}: ${store.within === null ? "n/a" : store.within ? "within" : "OVER"}`,
       );
     }
     const judged = scenario.soak.series.filter((s) => s.flat !== null);

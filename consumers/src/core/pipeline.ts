@@ -186,11 +186,19 @@ export class CountingPipeline<D extends Delivery> {
     }
     const guard = this.#source.replayGuardKey;
     if (guard === undefined) throw new Error("a delivery before the source was connected");
+    // Taken before the call: acknowledgements confirmed while it is in flight go to the next call
+    // (clearing the list after the call dropped them, and their ids stayed in the replay guard).
     const settled = this.#settled;
-    const storeStarted = performance.now();
-    const result = await this.#retrying("store", () => this.#store.countBatch(valid, bad.length, guard, settled));
-    this.#metrics.storeBatchDuration.observe((performance.now() - storeStarted) / 1000);
     this.#settled = [];
+    const storeStarted = performance.now();
+    let result: Awaited<ReturnType<StoreLike["countBatch"]>>;
+    try {
+      result = await this.#retrying("store", () => this.#store.countBatch(valid, bad.length, guard, settled));
+    } catch (error) {
+      this.#settled = settled.concat(this.#settled); // not sent: the next call (or the drain) sends them
+      throw error;
+    }
+    this.#metrics.storeBatchDuration.observe((performance.now() - storeStarted) / 1000);
     this.#metrics.batchSize.observe(batch.length);
     this.#metrics.counted.inc(result.counted);
     if (result.duplicates > 0) this.#metrics.duplicates.inc(result.duplicates);
@@ -226,8 +234,9 @@ export class CountingPipeline<D extends Delivery> {
     try {
       await withTimeout(Promise.all(this.#acks), timeoutMs, "acknowledgements in flight");
       if (this.#settled.length === 0 || guard === undefined) return;
-      await withTimeout(this.#store.countBatch([], 0, guard, this.#settled), timeoutMs, "settling the replay guard");
+      const settled = this.#settled;
       this.#settled = [];
+      await withTimeout(this.#store.countBatch([], 0, guard, settled), timeoutMs, "settling the replay guard");
     } catch (error) {
       this.#logger.warn("acknowledgements not confirmed at shutdown; their ids stay in the replay guard", { error });
     }

@@ -31,11 +31,18 @@ class FakeSource {
     this.events.push(`dlq:${items.length}`);
     this.deadLettered.push(...items);
   }
+  /** When set, acknowledgements are confirmed only by `confirmHeldAcks` (the broker's answer comes later). */
+  holdAcks = false;
+  #heldAcks: (() => void)[] = [];
   async ack(batch: readonly FakeDelivery[]) {
     const live = batch.filter((d) => !this.fromClosedConnection.has(d.seq));
     this.events.push(`ack:${live.length}`);
     this.acked.push(...live.map((d) => d.seq));
+    if (this.holdAcks) await new Promise<void>((resolve) => this.#heldAcks.push(resolve));
     return live;
+  }
+  confirmHeldAcks() {
+    for (const resolve of this.#heldAcks.splice(0)) resolve();
   }
   async release(batch: readonly FakeDelivery[]) {
     this.events.push(`release:${batch.length}`);
@@ -49,6 +56,8 @@ class FakeStore {
   calls: number[] = [];
   settled: string[][] = [];
   failures: Error[] = [];
+  /** When set, a store call answers only once this promise resolves. */
+  gate: Promise<void> | undefined;
   constructor(private readonly events: string[]) {}
   async countBatch(
     messages: readonly CountableMessage[],
@@ -60,7 +69,9 @@ class FakeStore {
     this.events.push(failure ? "store:fail" : `store:${messages.length}+${deadLettered}`);
     if (failure) throw failure;
     this.calls.push(messages.length);
+    // What a real store call sends: the ids as they are when the call is made.
     this.settled.push(settled.map((id) => id.toString("hex")));
+    if (this.gate) await this.gate;
     const countedFlags = messages.map((m) => {
       const key = m.id.toString("hex");
       if (this.seen.has(key)) return false;
@@ -210,6 +221,33 @@ describe("CountingPipeline", () => {
     // The next store call is told which ids' acknowledgements the broker confirmed: not the old one.
     const ids = batch.map((d) => JSON.parse(new TextDecoder().decode(d.payload)).id.replaceAll("-", ""));
     expect(store.settled[1]).toEqual(ids.slice(1));
+  });
+
+  test("acknowledgements confirmed while a store call is in flight reach the next call: every acknowledged id leaves the replay guard", async () => {
+    const { source, store, pipeline, send } = setup({ batchMaxSize: 3, batchMaxWaitMs: 10_000 });
+    source.holdAcks = true;
+    const sent = Array.from({ length: 9 }, () => delivery());
+    for (const d of sent.slice(0, 3)) send(d);
+    await until("first batch acknowledged", () => source.acked.length === 3);
+    let open = () => {};
+    store.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    for (const d of sent.slice(3, 6)) send(d);
+    await until("second store call made", () => store.calls.length === 2);
+    // The broker confirms the first batch's acknowledgement while the second store call is in flight.
+    source.confirmHeldAcks();
+    await Bun.sleep(0); // one macrotask turn: every promise continuation of those confirmations has run
+    open();
+    store.gate = undefined;
+    await until("second batch acknowledged", () => source.acked.length === 6);
+    for (const d of sent.slice(6)) send(d);
+    await until("third batch acknowledged", () => source.acked.length === 9);
+    source.holdAcks = false;
+    source.confirmHeldAcks();
+    await pipeline.drain(1000);
+    const ids = sent.map((d) => JSON.parse(new TextDecoder().decode(d.payload)).id.replaceAll("-", ""));
+    expect(store.settled.flat().sort()).toEqual(ids.sort());
   });
 
   test("drain finishes the deliveries in hand, acknowledges them, and clears their ids from the replay guard; twice is harmless", async () => {
