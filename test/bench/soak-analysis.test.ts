@@ -53,7 +53,9 @@ describe("soak analysis", () => {
     const redis = soak.stores.find((s) => s.pipeline === "kafka-redis");
     expect(redis?.within).toBe(false);
     const { scenario, info } = fixtureSoakScenario();
-    expect(renderMarkdown(scenario, info)).toContain("| kafka-redis | 200 | 15.15 | 16 | 16 | 6 (<= 6) | 12 | 0 | NO |");
+    expect(renderMarkdown(scenario, info)).toContain(
+      "| kafka-redis | 200 | 15.15 | 16 | 16 | 6 (<= 6) | 12 | 0 | NO |",
+    );
     const summary = summaryLines("/tmp/x", scenario).join("\n");
     expect(summary).toContain(
       "soak kafka-redis: max used_memory 16 MiB vs bound 15.15 MiB at 200/s, dedup buckets 6, unacknowledged ids 0: OVER",
