@@ -127,7 +127,7 @@ export async function writeHaReport(dir: string, result: HaScenarioResult, info:
     info,
   );
   const profile = result.faultProfile;
-  const settings = `Failover cases: ${profile.ratePerS} msg/s for ${profile.loadS} s, the fault at ${profile.faultAtS} s, a killed node down ${profile.timing.outageS} s, a cut ${profile.timing.cutS} s.`;
+  const settings = `Failover cases: ${profile.ratePerS} msg/s for ${profile.haLoadS} s, the fault at ${profile.faultAtS} s, a killed node down ${profile.timing.outageS} s, a cut ${profile.timing.cutS} s.`;
   const markdown = [
     "# Durability: one node against three",
     "",
