@@ -18,6 +18,8 @@ export interface AppOptions {
   /** Publishes again what one broker confirmed and the other did not. */
   repair: PartialPublishRepair;
   metrics: ApiMetrics;
+  /** /metrics text; this process's registry unless given (API_PROCESSES > 1: the sum of all of them). */
+  renderMetrics?: () => Promise<string>;
   logger: Logger;
   lifecycle: Lifecycle;
   /** The request path's settings, as loaded (api/src/config.ts). */
@@ -68,7 +70,7 @@ export function createApp(options: AppOptions) {
       return response;
     })
     .use(healthController({ lifecycle, brokers: [options.rabbitmq, options.kafka] }))
-    .use(metricsController(metrics))
+    .use(metricsController(metrics, options.renderMetrics))
     .use(docsController())
     .use(
       ingestController({
@@ -137,9 +139,18 @@ export function assembleApi(
   brokers: Record<BrokerName, BrokerPublisher>,
   logger: Logger,
   metrics: ApiMetrics,
+  renderMetrics?: () => Promise<string>,
 ) {
   const lifecycle = createLifecycle();
   const repair = createRepair(brokers, config, metrics, logger);
-  const app = createApp({ ...brokers, repair, metrics, logger, lifecycle, settings: config });
+  const app = createApp({
+    ...brokers,
+    repair,
+    metrics,
+    logger,
+    lifecycle,
+    settings: config,
+    ...(renderMetrics ? { renderMetrics } : {}),
+  });
   return { app, lifecycle, repair, handle: fetchHandler(app, metrics) };
 }

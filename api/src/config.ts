@@ -9,6 +9,11 @@ export const ApiConfig = Type.Object({
   ...BrokerFields,
   API_PORT: Port(3000),
   API_HOST: ListenHost,
+  /**
+   * Processes serving API_PORT together (SO_REUSEPORT), each with its own broker connections; 1 is one
+   * process and no primary. More only pays where the API, not the machine, is the limit (docs/api.md).
+   */
+  API_PROCESSES: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   KAFKA_CLIENT: Type.Union([Type.Literal("platformatic"), Type.Literal("kafkajs")], { default: "platformatic" }),
   KAFKA_CLIENT_ID: Type.String({ minLength: 1, default: "weather-api" }),
   /** Longest a produce request waits for more messages from concurrent HTTP requests. */

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   "method_not_allowed",
   "broker_unavailable",
   "shutting_down",
+  "metrics_unavailable",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -131,5 +132,12 @@ export class BrokerUnavailableError extends RetryLaterError {
 export class ShuttingDownError extends RetryLaterError {
   constructor(retryAfterSeconds: number) {
     super("The API is shutting down", "shutting_down", retryAfterSeconds);
+  }
+}
+
+/** API_PROCESSES > 1: a /metrics scrape could not gather every process's metrics (a partial sum would look like a reset). */
+export class MetricsUnavailableError extends ApiError {
+  constructor(reason: string) {
+    super(`Metrics of every API process could not be gathered: ${reason}`, 503, "metrics_unavailable", true);
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from "@weather/log";
 import { assembleApi } from "./app.ts";
 import { BROKER_CLOSE_TIMEOUT_MS, createBrokers } from "./brokers/index.ts";
 import type { BrokerName, BrokerPublisher } from "./brokers/types.ts";
+import { joinCluster } from "./cluster/worker.ts";
 import type { ApiConfig } from "./config.ts";
 import { ApiMetrics } from "./observability/metrics.ts";
 
@@ -20,6 +21,11 @@ export interface RunningApi {
  * RabbitMQ's is the longer one (wait for confirms, then close the connection).
  */
 export const BROKER_CLOSE_BUDGET_MS = 2 * BROKER_CLOSE_TIMEOUT_MS;
+/** API_PROCESSES > 1: how often a worker not yet listening checks its brokers. */
+const BROKER_POLL_MS = 50;
+
+const urlOf = (host: string, port: number | undefined) => `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+
 /** Exiting once the brokers are closed (timers, log flush). */
 export const EXIT_MARGIN_MS = 500;
 
@@ -33,35 +39,60 @@ export function shutdownBudgetMs(config: Pick<ApiConfig, "SHUTDOWN_DELAY_MS" | "
 
 /**
  * Starts brokers and the HTTP listener from a parsed config (main.ts). `brokers` replaces the real
- * publishers (the API benchmark's in-process stubs measure everything but the brokers).
+ * publishers (the API benchmark's in-process stubs measure everything but the brokers). With
+ * API_PROCESSES > 1 this is one of the primary's workers (cluster/primary.ts): it shares the port
+ * and answers /metrics for all of them.
  */
 export function startApi(config: ApiConfig, logger: Logger, brokers?: Record<BrokerName, BrokerPublisher>): RunningApi {
   const metrics = new ApiMetrics({ defaultMetrics: true });
   const { rabbitmq, kafka } = brokers ?? createBrokers(config, logger, metrics);
   rabbitmq.start();
   kafka.start();
-  const { lifecycle, repair, handle } = assembleApi(config, { rabbitmq, kafka }, logger, metrics);
-  const server = Bun.serve({
-    port: config.API_PORT,
-    hostname: config.API_HOST,
-    // No limit of Bun's own: it would answer an empty 413 (and fail the body read of a
-    // chunked request). The routes refuse an oversized body with the JSON 413 instead:
-    // by Content-Length before reading, or while reading a chunked one (http/body.ts).
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: handle,
-  });
-  const url = `http://${config.API_HOST === "0.0.0.0" ? "127.0.0.1" : config.API_HOST}:${server.port}`;
-  logger.info("api listening", { url, kafkaClient: config.KAFKA_CLIENT });
+  const clustered = config.API_PROCESSES > 1;
+  // Orphaned (the primary was killed): the same shutdown as a SIGTERM (main.ts).
+  const renderMetrics = clustered
+    ? joinCluster(metrics, logger, () => process.kill(process.pid, "SIGTERM"))
+    : undefined;
+  const { lifecycle, repair, handle } = assembleApi(config, { rabbitmq, kafka }, logger, metrics, renderMetrics);
+  const listen = () => {
+    const server = Bun.serve({
+      port: config.API_PORT,
+      hostname: config.API_HOST,
+      reusePort: clustered,
+      // No limit of Bun's own: it would answer an empty 413 (and fail the body read of a
+      // chunked request). The routes refuse an oversized body with the JSON 413 instead:
+      // by Content-Length before reading, or while reading a chunked one (http/body.ts).
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      fetch: handle,
+    });
+    logger.info("api listening", { url: urlOf(config.API_HOST, server.port), kafkaClient: config.KAFKA_CLIENT });
+    return server;
+  };
+  // One process listens at once, and answers /readyz 503 until its brokers are up. Of several, a
+  // worker joins the port only once both brokers are up: the kernel spreads connections over every
+  // listener whatever its state, so a worker still connecting would answer 503 to its share.
+  let server: ReturnType<typeof listen> | undefined;
+  let waitingForBrokers: ReturnType<typeof setInterval> | undefined;
+  if (!clustered) server = listen();
+  else {
+    waitingForBrokers = setInterval(() => {
+      if (!rabbitmq.isUp() || !kafka.isUp()) return;
+      clearInterval(waitingForBrokers);
+      server = listen();
+    }, BROKER_POLL_MS);
+  }
+  const url = urlOf(config.API_HOST, server?.port ?? config.API_PORT);
 
   let closing: Promise<void> | undefined;
   const shutdown = async () => {
     // Readiness turns false; requests are still served until load balancers have stopped sending them.
     lifecycle.shuttingDown = true;
+    clearInterval(waitingForBrokers);
     if (config.SHUTDOWN_DELAY_MS > 0) await sleep(config.SHUTDOWN_DELAY_MS);
     // Stop listening; requests already received run to completion (their publishes included).
     lifecycle.draining = true;
     const graceEnds = performance.now() + config.SHUTDOWN_GRACE_MS;
-    if ((await settleWithin(server.stop(false), config.SHUTDOWN_GRACE_MS)) === "timeout") {
+    if (server && (await settleWithin(server.stop(false), config.SHUTDOWN_GRACE_MS)) === "timeout") {
       logger.warn("shutdown: in-flight requests still running after grace period, closing anyway");
       void server.stop(true);
     }

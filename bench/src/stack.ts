@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { settleWithin, waitFor } from "@weather/async";
 import type { Subprocess } from "bun";
@@ -51,9 +51,13 @@ export class Stack {
   /** The running API and consumer replicas, for CPU and memory accounting. */
   processes(): WatchedProcess[] {
     const managed = [...(this.api ? [this.api] : []), ...this.consumers];
-    return managed
+    const watched = managed
       .filter(running)
-      .map((m) => ({ name: m.name, role: m === this.api ? "api" : "consumer", pid: m.process.pid }));
+      .map((m): WatchedProcess => ({ name: m.name, role: m === this.api ? "api" : "consumer", pid: m.process.pid }));
+    // API_PROCESSES > 1: the API's primary only supervises; its workers serve.
+    const workers = this.api && running(this.api) ? childrenOf(this.api.process.pid) : [];
+    workers.forEach((pid, i) => void watched.push({ name: `api-worker-${i + 1}`, role: "api", pid }));
+    return watched;
   }
 
   async start(): Promise<void> {
@@ -135,4 +139,13 @@ async function stop(managed: Managed): Promise<void> {
   if (!running(managed)) return;
   managed.process.kill("SIGTERM");
   if ((await settleWithin(managed.process.exited, STOP_GRACE_MS)) === "timeout") managed.process.kill("SIGKILL");
+}
+
+/** A process's children (Linux /proc; empty if it has none or has exited). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }

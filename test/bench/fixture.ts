@@ -93,6 +93,7 @@ export function fixtureScenario(): { scenario: ScenarioResult; info: RunInfo } {
       runId: "fixture",
       startedAt: "2026-01-01T00:00:00.000Z",
       config: loadBenchConfig({}),
+      serviceSettings: { API_PROCESSES: "2" },
       versions: { bun: Bun.version },
       gitCommit: "0000000",
       machine: { cpus: 2, cpuModel: "test", loadAverage: [0, 0, 0] },

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { countryAgreement, targetChecks } from "../../bench/src/report/derive.ts";
 import { renderMarkdown } from "../../bench/src/report/markdown.ts";
+import { serviceSettings } from "../../bench/src/report/run-info.ts";
 import { writeReport } from "../../bench/src/report/write.ts";
 import { launchChromium } from "../support/browser.ts";
 import { fixtureScenario, fixtureSoakScenario } from "./fixture.ts";
@@ -118,5 +119,18 @@ describe("report", () => {
     expect(drawn.charts).toBe(charts);
     expect(drawn.painted).toEqual(Array.from({ length: charts }, () => true));
     await page.close();
+  });
+
+  test("a report names the service settings the run changed, and only those", () => {
+    const settings = serviceSettings({
+      API_PROCESSES: "2",
+      BATCH_MAX_SIZE: "100",
+      KAFKA_LINGER_MS: "2", // the default
+      RABBITMQ_URL: "amqp://elsewhere", // the bench's own
+      PATH: "/usr/bin",
+    });
+    expect(settings).toEqual({ API_PROCESSES: "2", BATCH_MAX_SIZE: "100" });
+    const { scenario, info } = fixtureScenario();
+    expect(renderMarkdown(scenario, info)).toContain('"API_PROCESSES": "2"');
   });
 });

@@ -94,6 +94,8 @@ export class ApiMetrics {
     name: "api_broker_up",
     help: "1 while the API is connected to the broker.",
     labelNames: ["broker"] as const,
+    // API_PROCESSES > 1: up only while every process is connected.
+    aggregator: "min",
     registers: [this.registry],
   });
 

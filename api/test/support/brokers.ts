@@ -1,4 +1,4 @@
-import { Admin } from "@platformatic/kafka";
+import { Admin, ListOffsetTimestamps } from "@platformatic/kafka";
 import { deadLetterName } from "@weather/brokers";
 import amqp from "amqplib";
 import { kafkaBrokers, stack, uniqueName, waitFor } from "../../../test/support/index.ts";
@@ -74,4 +74,32 @@ export async function readQueue(queue: string, count: number, timeoutMs = 10000)
     await connection.close();
   }
   return messages;
+}
+
+/**
+ * How many messages a queue holds and a topic has ever received (end offsets summed over its
+ * partitions): with the reads above, what makes a count exact rather than "at least".
+ */
+export async function brokerCounts(queue: string, topic: string): Promise<{ queue: number; topic: number }> {
+  const connection = await amqp.connect(stack.RABBITMQ_URL);
+  let queued: number;
+  try {
+    const channel = await connection.createChannel();
+    queued = (await channel.checkQueue(queue)).messageCount;
+  } finally {
+    await connection.close();
+  }
+  const admin = new Admin({ clientId: "api-test-offsets", bootstrapBrokers: kafkaBrokers() });
+  try {
+    const metadata = await admin.metadata({ topics: [topic] });
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    const partitions = Array.from({ length: count }, (_, partitionIndex) => ({
+      partitionIndex,
+      timestamp: ListOffsetTimestamps.LATEST,
+    }));
+    const [listed] = await admin.listOffsets({ topics: [{ name: topic, partitions }] });
+    return { queue: queued, topic: Number((listed?.partitions ?? []).reduce((sum, p) => sum + p.offset, 0n)) };
+  } finally {
+    await admin.close();
+  }
 }

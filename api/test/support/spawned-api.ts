@@ -7,6 +7,9 @@ export interface SpawnedApi {
   /** http://127.0.0.1:<port> */
   base: string;
   port: number;
+  pid: number;
+  /** The process's exit code, once it has exited. */
+  exited: Promise<number>;
   queue: string;
   topic: string;
   /** The API's log lines (JSON) so far. */
@@ -66,7 +69,7 @@ export async function spawnApi(env: Record<string, string> = {}): Promise<Spawne
     await stop();
     throw error;
   }
-  return { base, port, queue, topic: queue, logs, stop };
+  return { base, port, pid: child.pid, exited: child.exited, queue, topic: queue, logs, stop };
 }
 
 export interface RawResponse {

@@ -178,7 +178,16 @@ ${table(
 ${sections}
 ${scenario.phases.map(phaseSection).join("\n")}
 <section><h2>Configuration and versions</h2><pre>${escapeHtml(
-    JSON.stringify({ config: info.config, versions: info.versions, gitCommit: info.gitCommit }, null, 2),
+    JSON.stringify(
+      {
+        config: info.config,
+        serviceSettings: info.serviceSettings,
+        versions: info.versions,
+        gitCommit: info.gitCommit,
+      },
+      null,
+      2,
+    ),
   )}</pre></section>
 <script id="bench-data" type="application/json">${data}</script>
 <script>${chartJsSource()}</script>

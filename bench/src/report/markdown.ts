@@ -79,7 +79,16 @@ export function renderMarkdown(scenario: ScenarioResult, info: RunInfo): string 
   parts.push(
     "## Configuration and versions",
     "```json",
-    JSON.stringify({ config: info.config, versions: info.versions, gitCommit: info.gitCommit }, null, 2),
+    JSON.stringify(
+      {
+        config: info.config,
+        serviceSettings: info.serviceSettings,
+        versions: info.versions,
+        gitCommit: info.gitCommit,
+      },
+      null,
+      2,
+    ),
     "```",
     "",
     "Raw data: `result.json` (everything above), `phases/<id>/http-requests.csv` (one row per request), `phases/<id>/samples.csv` (store counts once a second), `phases/<id>/memory.csv` (soak: memory over time), `phases/<id>/logs/`.",

@@ -2,12 +2,16 @@ import { readdirSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import Valkey from "iovalkey";
+import { ApiConfig } from "../../../api/src/config.ts";
+import { ConsumerConfig } from "../../../consumers/src/config.ts";
 import type { BenchConfig } from "../config.ts";
 
 export interface RunInfo {
   runId: string;
   startedAt: string;
   config: Readonly<BenchConfig>;
+  /** The API's and consumers' own settings given in the environment, where not their defaults (e.g. API_PROCESSES=2). */
+  serviceSettings: Record<string, string>;
   versions: Record<string, string>;
   gitCommit: string;
   machine: { cpus: number; cpuModel: string; loadAverage: number[] };
@@ -76,6 +80,7 @@ export async function collectRunInfo(root: string, runId: string, config: Readon
     runId,
     startedAt: new Date().toISOString(),
     config,
+    serviceSettings: serviceSettings(process.env),
     versions: { bun: Bun.version, vegeta, locust, rabbitmq, kafka: kafkaVersion(root), valkey, redis },
     gitCommit,
     machine: {
@@ -84,4 +89,22 @@ export async function collectRunInfo(root: string, runId: string, config: Readon
       loadAverage: loadavg().map((v) => Math.round(v * 100) / 100),
     },
   };
+}
+
+/**
+ * What a run changed of the services' settings through the environment (`API_PROCESSES=2 make bench`),
+ * so that two reports say what they differ in. Addresses, queue and topic names are the bench's own.
+ */
+export function serviceSettings(env: Record<string, string | undefined>): Record<string, string> {
+  const schemas = [ApiConfig.properties, ConsumerConfig.properties] as Record<string, { default?: unknown }>[];
+  const settings: Record<string, string> = {};
+  for (const properties of schemas) {
+    for (const [key, schema] of Object.entries(properties)) {
+      const value = env[key];
+      if (value === undefined || /_(URL|BROKERS|QUEUE|TOPIC|GROUP_ID|PORT|HOST)$/.test(key)) continue;
+      if (schema.default !== undefined && String(schema.default) === value) continue;
+      settings[key] = value;
+    }
+  }
+  return settings;
 }
