@@ -5,7 +5,7 @@ import { type Drain, waitForDrain } from "./drain.ts";
 import { runLocust } from "./load/locust.ts";
 import type { HttpLoadResult } from "./load/summary.ts";
 import { runVegeta } from "./load/vegeta.ts";
-import { metricSum } from "./metrics.ts";
+import { type CumulativeBuckets, histogramBuckets, histogramPercentileMs, metricSum } from "./metrics.ts";
 import { serverProcesses } from "./proc.ts";
 import type { Progress } from "./progress.ts";
 import { type CpuUsage, ProcessWatch, type WatchedProcess, watchChild } from "./resources.ts";
@@ -57,6 +57,8 @@ export interface PhaseResult {
   samples: Sample[];
   pipelines: Record<PipelineName, PipelineOutcome>;
   apiMetrics: ApiCounters;
+  /** The API's own view of the same requests (server side: no client or kernel queueing). */
+  apiLatency?: ApiLatency;
   /** Seconds the load ran (wall clock). */
   loadWallS: number;
   /** CPU of every process from the start of the load until both stores caught up, per accepted message. */
@@ -90,6 +92,12 @@ interface ApiCounters {
   partialPublishes: number | null;
 }
 
+/** Where an HTTP request's time goes inside the API: the whole request, and each broker's confirmation. */
+export type ApiLatencyPart = "request" | "rabbitmq" | "kafka";
+/** Percentiles (ms, bucket upper bounds) of the API's own histograms over the measured load. */
+export type ApiLatency = Record<ApiLatencyPart, { p50: number | null; p99: number | null }>;
+type ApiHistograms = Record<ApiLatencyPart, CumulativeBuckets | null>;
+
 /**
  * One measured phase: its own queue, topic, group and cleared store DBs; a fresh API
  * and consumers; the load; then waiting until both stores have counted what the API
@@ -119,6 +127,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
 
     // The API's counters are cumulative (warm-up included): the phase's share is after - before.
     const before = await apiCounters(stack.apiUrl);
+    const histogramsBefore = await apiHistograms(stack.apiUrl);
     const watch = new ProcessWatch(() => [...serverWatch(ctx), ...stack.processes()]);
     watch.start();
     samplers = startSamplers(ctx, spec, stack, before, watch);
@@ -126,6 +135,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
     samplers.counts.loadDone = true;
     const loadWallS = samplers.counts.elapsedS();
     const apiMetrics = since(before, await apiCounters(stack.apiUrl));
+    const apiLatency = latencyBetween(histogramsBefore, await apiHistograms(stack.apiUrl));
     // The API's count is the reference: a closed-loop client (Locust) stops with requests
     // in flight that the API accepted but the client never saw answered.
     const accepted = apiMetrics.acceptedTotal ?? load.accepted;
@@ -143,6 +153,7 @@ export async function runPhase(ctx: PhaseContext, spec: PhaseSpec): Promise<Phas
       samples: samplers.counts.samples,
       pipelines,
       apiMetrics,
+      apiLatency,
       loadWallS,
       cpu,
       ...(samplers.memory ? { memory: samplers.memory.samples } : {}),
@@ -192,16 +203,38 @@ export function serverWatch(ctx: Pick<PhaseContext, "root" | "config">): Watched
   return serverProcesses(resolve(ctx.root, ctx.config.STATE_DIR));
 }
 
-async function apiCounters(apiUrl: string): Promise<ApiCounters> {
+/** The API's /metrics text ("" if it does not answer: every figure read from it is then null). */
+async function scrapeApi(apiUrl: string): Promise<string> {
   try {
-    const text = await (await fetch(`${apiUrl}/metrics`)).text();
-    return {
-      acceptedTotal: metricSum(text, "api_messages_accepted_total"),
-      partialPublishes: metricSum(text, "api_partial_publishes_total"),
-    };
+    return await (await fetch(`${apiUrl}/metrics`)).text();
   } catch {
-    return { acceptedTotal: null, partialPublishes: null };
+    return "";
   }
+}
+
+async function apiCounters(apiUrl: string): Promise<ApiCounters> {
+  const text = await scrapeApi(apiUrl);
+  return {
+    acceptedTotal: metricSum(text, "api_messages_accepted_total"),
+    partialPublishes: metricSum(text, "api_partial_publishes_total"),
+  };
+}
+
+async function apiHistograms(apiUrl: string): Promise<ApiHistograms> {
+  const text = await scrapeApi(apiUrl);
+  return {
+    request: histogramBuckets(text, "api_http_request_duration_seconds", { route: "/process" }),
+    rabbitmq: histogramBuckets(text, "api_broker_publish_duration_seconds", { broker: "rabbitmq" }),
+    kafka: histogramBuckets(text, "api_broker_publish_duration_seconds", { broker: "kafka" }),
+  };
+}
+
+function latencyBetween(before: ApiHistograms, after: ApiHistograms): ApiLatency {
+  const part = (name: ApiLatencyPart) => ({
+    p50: histogramPercentileMs(before[name], after[name], 50),
+    p99: histogramPercentileMs(before[name], after[name], 99),
+  });
+  return { request: part("request"), rabbitmq: part("rabbitmq"), kafka: part("kafka") };
 }
 
 function since(before: ApiCounters, after: ApiCounters): ApiCounters {

@@ -1,9 +1,6 @@
-import { type HistogramSeries, HotHistogram } from "@weather/metrics";
-import { LATENCY_BUCKETS_MS } from "@weather/store";
+import { type HistogramSeries, HotHistogram, LATENCY_BUCKETS_SECONDS } from "@weather/metrics";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Pipeline } from "./config.ts";
-
-const LATENCY_BUCKETS_SECONDS = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
 
 /** The consumer's Prometheus series; every one carries `pipeline` so both consumers share dashboards. */
 export class ConsumerMetrics {

@@ -72,6 +72,11 @@ export function fixturePhase(): PhaseResult {
       "kafka-redis": { snapshot: snapshot({ GT: 501, MX: 498 }), counted: 999, lost: 0, extra: 0, caughtUpAfterS: 0.6 },
     },
     apiMetrics: { acceptedTotal: 999, partialPublishes: 0 },
+    apiLatency: {
+      request: { p50: 2.44, p99: 9.54 },
+      rabbitmq: { p50: 1.56, p99: 7.63 },
+      kafka: { p50: 2.44, p99: 4.88 },
+    },
     loadWallS: 5,
     cpu: cpuUsage(
       Object.entries(FIXTURE_CPU_SECONDS).map(([name, [role, cpuSeconds]]) => ({

@@ -121,6 +121,14 @@ describe("report", () => {
     await page.close();
   });
 
+  test("a phase shows where the request's time went inside the API", () => {
+    const { scenario, info } = fixtureScenario();
+    const markdown = renderMarkdown(scenario, info);
+    expect(markdown).toContain("| POST /process, received to answered | 2.44 | 9.54 |");
+    expect(markdown).toContain("| RabbitMQ: publish to confirm | 1.56 | 7.63 |");
+    expect(markdown).toContain("| Kafka: produce to acknowledgement | 2.44 | 4.88 |");
+  });
+
   test("a report names the service settings the run changed, and only those", () => {
     const settings = serviceSettings({
       API_PROCESSES: "2",

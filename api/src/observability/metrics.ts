@@ -1,8 +1,6 @@
-import { HotHistogram } from "@weather/metrics";
+import { HotHistogram, LATENCY_BUCKETS_SECONDS } from "@weather/metrics";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { BrokerName } from "../brokers/types.ts";
-
-const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface RequestCount {
   labels: { route: string; method: string; status: string };
@@ -38,7 +36,7 @@ export class ApiMetrics {
     name: "api_http_request_duration_seconds",
     help: "Time from request received to response written, by route.",
     labelNames: ["route"] as const,
-    buckets: HTTP_BUCKETS,
+    buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   });
   readonly #inFlightGauge: Gauge = new Gauge({
@@ -63,7 +61,7 @@ export class ApiMetrics {
     name: "api_broker_publish_duration_seconds",
     help: "Time from publish to broker confirmation, per publish call.",
     labelNames: ["broker"] as const,
-    buckets: HTTP_BUCKETS,
+    buckets: LATENCY_BUCKETS_SECONDS,
     registers: [this.registry],
   });
   readonly #partial = new Counter({

@@ -7,7 +7,15 @@ import { PIPELINES } from "../stores.ts";
 import { e2eDistribution, e2ePercentiles, PERCENTILES, targetChecks, throughputSeries } from "./derive.ts";
 import type { RunInfo } from "./run-info.ts";
 import { scenarioSections } from "./sections.ts";
-import { countriesTable, cpuCaption, cpuTable, httpTable, pipelinesTable, type Table } from "./tables.ts";
+import {
+  apiLatencyTable,
+  countriesTable,
+  cpuCaption,
+  cpuTable,
+  httpTable,
+  pipelinesTable,
+  type Table,
+} from "./tables.ts";
 
 /** Chart.js's UMD build, inlined so the report renders with no network. */
 function chartJsSource(): string {
@@ -84,12 +92,14 @@ function phaseSection(phase: PhaseResult): string {
   const { load } = phase;
   const id = escapeHtml(phase.spec.id);
   const countries = countriesTable(phase);
+  const apiLatency = apiLatencyTable(phase);
   return `<section>
 <h2>${escapeHtml(phase.spec.label)} <code>${id}</code></h2>
 ${phase.disturbed ? `<p><strong>Warning:</strong> ${escapeHtml(phase.disturbed)}.</p>` : ""}
 <p>Consumers: ${phase.spec.replicas.rabbitmq} RabbitMQ + ${phase.spec.replicas.kafka} Kafka replicas; Kafka partitions: ${phase.spec.partitions}.</p>
 <h3>HTTP</h3>
 ${tableOf(httpTable(phase))}
+${apiLatency ? tableOf(apiLatency) : ""}
 <h3>Pipelines (from the stores)</h3>
 ${tableOf(pipelinesTable(phase))}
 <div class="charts">

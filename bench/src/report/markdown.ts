@@ -4,6 +4,7 @@ import { targetChecks } from "./derive.ts";
 import type { RunInfo } from "./run-info.ts";
 import { scenarioSections } from "./sections.ts";
 import {
+  apiLatencyTable,
   countriesTable,
   cpuCaption,
   cpuTable,
@@ -35,6 +36,7 @@ function phaseSection(phase: PhaseResult): string {
     "",
     `API counters: accepted ${n(phase.apiMetrics.acceptedTotal, 0)}, partial publishes ${n(phase.apiMetrics.partialPublishes, 0)}.`,
     "",
+    ...apiLatencySection(phase),
     "### Pipelines (read from the stores)",
     tableOf(pipelinesTable(phase)),
     "",
@@ -95,4 +97,12 @@ export function renderMarkdown(scenario: ScenarioResult, info: RunInfo): string 
     "",
   );
   return parts.join("\n");
+}
+
+/** The API's own latency histograms (percentiles are bucket upper bounds, 1.25x apart). */
+function apiLatencySection(phase: PhaseResult): string[] {
+  const latency = apiLatencyTable(phase);
+  return latency
+    ? [tableOf(latency), "", "Inside the API: its own histograms (a percentile is its bucket's upper bound).", ""]
+    : [];
 }

@@ -20,6 +20,25 @@ export const formatFigure = (value: number | null | undefined, digits = 2): stri
 };
 const n = formatFigure;
 
+/**
+ * The API's own histograms over the same load: the request as the server saw it, and each broker's
+ * confirmation inside it. The client's latency minus the server's is time before the API read the
+ * request (the client, the kernel, waiting for a CPU).
+ */
+export function apiLatencyTable(phase: PhaseResult): Table | null {
+  const latency = phase.apiLatency;
+  if (!latency) return null;
+  const row = (what: string, part: keyof typeof latency) => [what, n(latency[part].p50), n(latency[part].p99)];
+  return {
+    header: ["inside the API", "p50 ms", "p99 ms"],
+    rows: [
+      row("POST /process, received to answered", "request"),
+      row("RabbitMQ: publish to confirm", "rabbitmq"),
+      row("Kafka: produce to acknowledgement", "kafka"),
+    ],
+  };
+}
+
 export function httpTable(phase: PhaseResult): Table {
   const { load } = phase;
   const latency = load.latencyMs;

@@ -1,1 +1,2 @@
 export * from "./hot-histogram.ts";
+export * from "./latency-buckets.ts";

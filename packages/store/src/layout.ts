@@ -1,3 +1,5 @@
+import { LATENCY_BUCKETS_MS } from "@weather/metrics";
+
 /**
  * The store layout, identical in Valkey (RabbitMQ pipeline) and Redis (Kafka pipeline).
  * Dashboards, the demo and the tests read these keys; the count script writes them.
@@ -53,15 +55,8 @@ export function idBytes(id: string): Buffer {
 
 export const RECENT_MESSAGES_MAX = 100;
 
-/**
- * Upper bounds (ms) of the end-to-end latency buckets: 0.5 ms to 30 s, each 1.25x the one before,
- * so any percentile read from them is within 25 % of the truth. Anything slower is "+Inf".
- */
-export const LATENCY_BUCKETS_MS: readonly number[] = (() => {
-  const bounds: number[] = [];
-  for (let bound = 0.5; bound < 30_000 * 1.25; bound *= 1.25) bounds.push(Number(bound.toPrecision(3)));
-  return bounds;
-})();
+/** The end-to-end buckets' upper bounds (ms): the system's one latency scale (@weather/metrics). */
+export { LATENCY_BUCKETS_MS };
 export const LATENCY_FIELDS: readonly string[] = [...LATENCY_BUCKETS_MS.map(String), "+Inf"];
 
 /** The bucket (hash field) a latency falls in: the smallest upper bound >= latency (binary search). */
