@@ -261,7 +261,9 @@ KAFKA_DIR="$STATE_DIR/kafka"
 # KAFKA_JAVA: the JVM command line of a broker (heap in MB and log folder: the single node's by default).
 kafka_java_args() {
   local heap_mb=${1:-$KAFKA_HEAP_MB} log_dir=${2:-$KAFKA_DIR/log}
-  KAFKA_JAVA=(java -Xms"${heap_mb}m" -Xmx"${heap_mb}m" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+  local -a jvm_flags
+  read -r -a jvm_flags <<<"${KAFKA_JVM_FLAGS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
+  KAFKA_JAVA=(java -Xms"${heap_mb}m" -Xmx"${heap_mb}m" "${jvm_flags[@]}"
     -Djava.awt.headless=true -Dkafka.logs.dir="$log_dir"
     -Dlog4j2.configurationFile="$ROOT/scripts/kafka/log4j2.properties" -cp "$KAFKA_LIBS/*")
 }
@@ -273,6 +275,7 @@ start_kafka() {
   kafka_java_args
   sed -e "s|@BIND_HOST@|$BIND_HOST|g" -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
     -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" -e "s|@KAFKA_DATA_DIR@|$KAFKA_DIR/data|g" \
+    -e "s|@KAFKA_NETWORK_THREADS@|${KAFKA_NETWORK_THREADS:-2}|g" -e "s|@KAFKA_IO_THREADS@|${KAFKA_IO_THREADS:-4}|g" \
     "$ROOT/scripts/kafka/server.properties.template" >"$KAFKA_DIR/server.properties"
   if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
     log "formatting Kafka storage (once) in $KAFKA_DIR/data"
