@@ -103,3 +103,22 @@ export function serverProcesses(stateDir: string): ServerProcess[] {
   }
   return servers;
 }
+
+/** A process's children (Linux /proc; empty if it has none or has exited). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** True while a process exists (signal 0: nothing is sent); false once it has exited and been reaped. */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

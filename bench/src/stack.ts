@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { settleWithin, waitFor } from "@weather/async";
 import type { Subprocess } from "bun";
+import { childrenOf } from "./proc.ts";
 import type { WatchedProcess } from "./resources.ts";
 
 export type Source = "rabbitmq" | "kafka";
@@ -139,13 +140,4 @@ async function stop(managed: Managed): Promise<void> {
   if (!running(managed)) return;
   managed.process.kill("SIGTERM");
   if ((await settleWithin(managed.process.exited, STOP_GRACE_MS)) === "timeout") managed.process.kill("SIGKILL");
-}
-
-/** A process's children (Linux /proc; empty if it has none or has exited). */
-function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
 }

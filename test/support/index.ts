@@ -1,5 +1,6 @@
 export { sleep, waitFor } from "@weather/async";
 export { metricSum } from "../../bench/src/metrics.ts";
+export { childrenOf, isRunning } from "../../bench/src/proc.ts";
 export * from "./brokers.ts";
 export * from "./messages.ts";
 export * from "./names.ts";

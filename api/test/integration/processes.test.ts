@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { waitFor } from "../../../test/support/index.ts";
+import { childrenOf, isRunning, waitFor } from "../../../test/support/index.ts";
 import { brokerCounts, readQueue, readTopic } from "../support/brokers.ts";
 import { type SpawnedApi, spawnApi } from "../support/spawned-api.ts";
 
@@ -9,21 +9,6 @@ import { type SpawnedApi, spawnApi } from "../support/spawned-api.ts";
  */
 
 const MESSAGES = 24;
-
-/** The worker processes: the primary's children. */
-async function workersOf(primary: number): Promise<number[]> {
-  const text = await Bun.file(`/proc/${primary}/task/${primary}/children`).text();
-  return text.trim().split(/\s+/).filter(Boolean).map(Number).sort();
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** The pids owning sockets of the port in a state (`ss` from iproute2): listening, or connections' server side. */
 async function ownersOf(port: number, state: "listening" | "established"): Promise<number[]> {
@@ -60,7 +45,7 @@ describe("API_PROCESSES=2 on the real brokers", () => {
 
   test("both workers serve the port; /metrics sums them; every message is published once; SIGTERM stops all", async () => {
     api = await spawnApi({ API_PROCESSES: "2" });
-    const workers = await workersOf(api.pid);
+    const workers = childrenOf(api.pid).sort();
     expect(workers).toHaveLength(2);
     // A worker listens once its brokers are up; the API was ready when the first one was.
     const port = api.port;
@@ -83,21 +68,21 @@ describe("API_PROCESSES=2 on the real brokers", () => {
 
     process.kill(api.pid, "SIGTERM");
     expect(await api.exited).toBe(0);
-    expect(workers.filter(alive)).toEqual([]);
+    expect(workers.filter(isRunning)).toEqual([]);
   }, 60_000);
 
   test("a worker killed with -9 stops the other and the primary exits 1, for its supervisor to restart", async () => {
     api = await spawnApi({ API_PROCESSES: "2" });
-    const [first, second] = await workersOf(api.pid);
+    const [first, second] = childrenOf(api.pid).sort();
     process.kill(first ?? 0, "SIGKILL");
     expect(await api.exited).toBe(1);
-    await waitFor("the other worker to exit", () => !alive(second ?? 0), { timeoutMs: 15_000 });
+    await waitFor("the other worker to exit", () => !isRunning(second ?? 0), { timeoutMs: 15_000 });
   }, 60_000);
 
   test("the primary killed with -9: the workers notice and shut down", async () => {
     api = await spawnApi({ API_PROCESSES: "2" });
-    const workers = await workersOf(api.pid);
+    const workers = childrenOf(api.pid).sort();
     process.kill(api.pid, "SIGKILL");
-    await waitFor("both workers to exit", () => workers.filter(alive).length === 0, { timeoutMs: 15_000 });
+    await waitFor("both workers to exit", () => workers.filter(isRunning).length === 0, { timeoutMs: 15_000 });
   }, 60_000);
 });

@@ -1,10 +1,11 @@
-import { sleep } from "@weather/async";
+import { sleep, waitFor } from "@weather/async";
 import {
   haTopology,
   kafkaPartitionLeader as kafkaPartitionLeaderOf,
   kafkaQuorum,
   quorumQueueLeader,
 } from "../../../scripts/ha/cluster.ts";
+import { childrenOf, isRunning } from "../proc.ts";
 import type { DevStack, HaNode } from "./dev-stack.ts";
 
 export interface FaultTiming {
@@ -22,6 +23,8 @@ export interface FaultCase {
   id: string;
   /** What happens, in a line of the report. */
   title: string;
+  /** Settings of the services for this case only (e.g. API_PROCESSES). */
+  env?: Record<string, string>;
   /** Causes the fault and resolves once it is over (a server started again, a process resumed). */
   inject(stack: DevStack, timing: FaultTiming): Promise<void>;
 }
@@ -89,6 +92,20 @@ export const FAULT_CASES: readonly FaultCase[] = [
       process.kill(pid, "SIGSTOP");
       await sleep(timing.pauseS * 1000);
       process.kill(pid, "SIGCONT");
+    },
+  },
+  {
+    id: "api-worker-kill",
+    title:
+      "kill -9 of one of two API processes (API_PROCESSES=2): the primary stops the other and exits, its supervisor restarts the API",
+    env: { API_PROCESSES: "2" },
+    async inject(stack) {
+      const primary = await stack.pid("api");
+      const [worker] = childrenOf(primary);
+      if (worker === undefined) throw new Error("the API has no worker processes: is API_PROCESSES set?");
+      process.kill(worker, "SIGKILL");
+      // The fault lasts until the whole API is down (the other worker drained): "ready again" counts from there.
+      await waitFor("the API's primary to exit", () => !isRunning(primary), { timeoutMs: 30_000, intervalMs: 50 });
     },
   },
 ];

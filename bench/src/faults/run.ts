@@ -165,6 +165,7 @@ export async function runFaultCase(ctx: FaultContext, fault: FaultCase, profile:
       REDIS_URL: urls["kafka-redis"],
       ...ctx.stackEnv,
       ...profile.env,
+      ...fault.env,
     },
   });
   const samples: CountSample[] = [];
