@@ -35,7 +35,13 @@ function serve(config: ReturnType<typeof loadApiConfig>): void {
   // The shutdown delay, the drain and the broker close each have a bound; past their sum, exit anyway.
   // Kubernetes' terminationGracePeriodSeconds is checked against the same sum (test/deploy).
   const hardExitMs = shutdownBudgetMs(config);
+  let stopping = false;
   const onSignal = (signal: string) => {
+    // Handled once, and later signals ignored rather than left to their default (exit at once): a
+    // terminal's Ctrl-C reaches every process of the group, so with API_PROCESSES > 1 a worker gets
+    // SIGINT from the terminal and again from the primary.
+    if (stopping) return;
+    stopping = true;
     logger.info("shutting down", { signal, hardExitMs });
     setTimeout(() => {
       logger.error("shutdown took too long, exiting");
@@ -49,6 +55,6 @@ function serve(config: ReturnType<typeof loadApiConfig>): void {
       },
     );
   };
-  process.once("SIGTERM", () => onSignal("SIGTERM"));
-  process.once("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
 }

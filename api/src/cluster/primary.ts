@@ -96,8 +96,9 @@ export function runPrimary(options: PrimaryOptions): void {
   }
   logger.info("api processes started", { processes: options.processes, pids: workers.map((w) => w.pid) });
 
-  process.once("SIGTERM", () => stop("SIGTERM", "SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT", "SIGINT"));
+  // `on`, not `once`: a second signal must not kill the primary while its workers drain (stop() runs once).
+  process.on("SIGTERM", () => stop("SIGTERM", "SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT", "SIGINT"));
   void Promise.all(workers.map((w) => w.exited)).then((codes) => {
     const clean = stopping !== "worker exited" && codes.every((code) => code === 0);
     logger.info("api processes stopped", { codes });

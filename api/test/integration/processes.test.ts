@@ -71,6 +71,14 @@ describe("API_PROCESSES=2 on the real brokers", () => {
     expect(workers.filter(isRunning)).toEqual([]);
   }, 60_000);
 
+  test("Ctrl-C in a terminal (SIGINT to every process of the group): each worker drains once, the primary exits 0", async () => {
+    api = await spawnApi({ API_PROCESSES: "2" });
+    const workers = childrenOf(api.pid);
+    for (const pid of [api.pid, ...workers]) process.kill(pid, "SIGINT");
+    expect(await api.exited).toBe(0);
+    expect(workers.filter(isRunning)).toEqual([]);
+  }, 60_000);
+
   test("a worker killed with -9 stops the other and the primary exits 1, for its supervisor to restart", async () => {
     api = await spawnApi({ API_PROCESSES: "2" });
     const [first, second] = childrenOf(api.pid).sort();
